@@ -1,0 +1,6 @@
+package attest
+
+import "errors"
+
+// ErrRemote: the remote attestor is misconfigured or answered badly.
+var ErrRemote = errors.New("attest: remote authority")

@@ -1,0 +1,1 @@
+# No settings: every default.

@@ -1,0 +1,85 @@
+package gateway
+
+import (
+	"net/http"
+
+	"github.com/aunsorm/aunsorm/daemon/internal/supervisor"
+	"github.com/aunsorm/aunsorm/sdk/apierror"
+	"github.com/aunsorm/aunsorm/sdk/calibration"
+)
+
+// healthReport is the body of GET /health.
+type healthReport struct {
+	Status  string            `json:"status"`
+	Reasons []string          `json:"reasons,omitempty"`
+	Clock   clockHealth       `json:"clock"`
+	RNG     rngHealth         `json:"rng"`
+	Plugins map[string]string `json:"plugins"`
+}
+
+type clockHealth struct {
+	Status         string `json:"status"`
+	AgeMs          int64  `json:"ageMs"`
+	MaxMs          int64  `json:"maxMs"`
+	Authority      string `json:"authority"`
+	Fingerprint    string `json:"authorityFingerprint"`
+	AttestedUnixMs int64  `json:"attestedUnixMs"`
+	RefreshEnabled bool   `json:"refreshEnabled"`
+	Error          string `json:"error,omitempty"`
+}
+
+type rngHealth struct {
+	Status         string `json:"status"`
+	Reseeds        uint64 `json:"reseeds"`
+	ReseedFailures uint64 `json:"reseedFailures"`
+}
+
+// serveHealth answers 200 only when the clock is fresh, the RNG healthy and
+// every plugin running; otherwise 503 with the reasons.
+func (g *Gateway) serveHealth(w http.ResponseWriter, r *http.Request) {
+	rep := healthReport{Status: "ok", Plugins: map[string]string{}}
+	st := g.opts.Authority.Tracker().Status()
+	rep.Clock = clockHealth{Status: "ok", AgeMs: st.Age.Milliseconds(), MaxMs: st.MaxAge.Milliseconds(),
+		Authority: st.Snapshot.AuthorityID, Fingerprint: st.Snapshot.AuthorityFingerprintHex,
+		RefreshEnabled: g.opts.Authority.RefreshEnabled()}
+	if !st.AttestedNow.IsZero() {
+		rep.Clock.AttestedUnixMs = st.AttestedNow.UnixMilli()
+	}
+	if !st.Fresh {
+		rep.Clock.Status = "stale"
+		rep.Clock.Error = calibration.Error(st.Err).Code
+		rep.Reasons = append(rep.Reasons, "clock: "+rep.Clock.Error)
+	}
+	rs := g.opts.RNG.Stats()
+	rep.RNG = rngHealth{Status: "ok", Reseeds: rs.Reseeds, ReseedFailures: rs.ReseedFailures}
+	if !rs.Healthy {
+		rep.RNG.Status = "failing"
+		rep.Reasons = append(rep.Reasons, "rng: not healthy")
+	}
+	for _, m := range g.opts.Supervisor.Plugins() {
+		s := m.Status()
+		if s == supervisor.StatusRunning {
+			rep.Plugins[m.Name()] = "ok"
+			continue
+		}
+		rep.Plugins[m.Name()] = s
+		rep.Reasons = append(rep.Reasons, "plugin "+m.Name()+": "+s)
+	}
+	status := http.StatusOK
+	if len(rep.Reasons) > 0 {
+		rep.Status = "failing"
+		status = http.StatusServiceUnavailable
+	}
+	apierror.WriteJSON(w, status, rep)
+}
+
+// serveAttestation returns the current signed snapshot with the authority
+// public key, the document remote-mode daemons poll.
+func (g *Gateway) serveAttestation(w http.ResponseWriter, r *http.Request) {
+	doc, ok := g.opts.Authority.Current()
+	if !ok {
+		apierror.Write(w, r, calibration.Error(g.opts.Authority.Tracker().Status().Err))
+		return
+	}
+	apierror.WriteJSON(w, http.StatusOK, doc)
+}

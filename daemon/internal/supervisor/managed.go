@@ -1,0 +1,354 @@
+package supervisor
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/aunsorm/aunsorm/daemon/internal/audit"
+	"github.com/aunsorm/aunsorm/daemon/internal/config"
+	"github.com/aunsorm/aunsorm/daemon/internal/host"
+	"github.com/aunsorm/aunsorm/sdk/plugin"
+)
+
+// Plugin states reported in /health and the admin API.
+const (
+	StatusStarting   = "starting"
+	StatusRunning    = "running"
+	StatusRestarting = "restarting"
+	StatusFailed     = "failed"
+	StatusStopped    = "stopped"
+)
+
+// Managed is one configured plugin: its socket, its current process and its
+// supervision state.
+type Managed struct {
+	s       *Supervisor
+	name    string
+	addr    string
+	ln      net.Listener
+	lnFile  *os.File
+	binding *host.Binding
+	log     zerolog.Logger
+
+	spec      atomic.Pointer[config.Plugin]
+	inst      atomic.Pointer[instance]
+	transport atomic.Pointer[http.Transport]
+
+	// opMu serialises restarts, swaps and stop.
+	opMu sync.Mutex
+
+	stMu      sync.Mutex
+	status    string
+	lastError string
+	restarts  uint32
+	crashes   []time.Time
+}
+
+type instance struct {
+	client  *plugin.Client
+	desc    plugin.Descriptor
+	started time.Time
+}
+
+func (s *Supervisor) newManaged(spec config.Plugin) (*Managed, error) {
+	ln, f, err := listen(spec.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("%w: plugin %q on %s: %v", ErrListen, spec.Name, spec.Listen, err)
+	}
+	m := &Managed{s: s, name: spec.Name, addr: ln.Addr().String(), ln: ln, lnFile: f,
+		binding: s.opts.Services.Bind(spec.Name), status: StatusStarting,
+		log: s.log.With().Str("plugin", spec.Name).Logger()}
+	m.spec.Store(&spec)
+	m.transport.Store(newTransport())
+	return m, nil
+}
+
+// newTransport returns the upstream transport for one plugin generation.
+// Every swap gets a fresh one so no request rides an idle connection to a
+// process that is going away.
+func newTransport() *http.Transport {
+	return &http.Transport{
+		Proxy:               nil,
+		DialContext:         (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:        1024,
+		MaxIdleConnsPerHost: 1024,
+		IdleConnTimeout:     60 * time.Second,
+		ForceAttemptHTTP2:   false,
+	}
+}
+
+// Name returns the plugin's instance name.
+func (m *Managed) Name() string { return m.name }
+
+// Addr returns the plugin's listener address.
+func (m *Managed) Addr() string { return m.addr }
+
+// Transport returns the current upstream transport.
+func (m *Managed) Transport() *http.Transport { return m.transport.Load() }
+
+func (m *Managed) current() *instance { return m.inst.Load() }
+
+func (m *Managed) install(inst *instance) { m.inst.Store(inst) }
+
+// Status returns the plugin's supervision state.
+func (m *Managed) Status() string {
+	m.stMu.Lock()
+	defer m.stMu.Unlock()
+	return m.status
+}
+
+func (m *Managed) setStatus(st, lastErr string) {
+	m.stMu.Lock()
+	m.status = st
+	if lastErr != "" {
+		m.lastError = lastErr
+	}
+	m.stMu.Unlock()
+}
+
+// Info is a snapshot of a plugin for topology, /health and the admin API.
+type Info struct {
+	Name      string    `json:"name"`
+	Kind      string    `json:"kind"`
+	Version   string    `json:"version"`
+	Status    string    `json:"status"`
+	PID       int       `json:"pid"`
+	Restarts  uint32    `json:"restarts"`
+	Started   time.Time `json:"started,omitzero"`
+	UptimeSec float64   `json:"uptime_seconds"`
+	SHA256    string    `json:"sha256"`
+	Listen    string    `json:"listener"`
+	Routes    []string  `json:"routes"`
+	LastError string    `json:"last_error,omitempty"`
+}
+
+// Info returns the plugin's current state.
+func (m *Managed) Info() Info {
+	m.stMu.Lock()
+	info := Info{Name: m.name, Status: m.status, Restarts: m.restarts, Listen: m.addr, LastError: m.lastError}
+	m.stMu.Unlock()
+	if inst := m.current(); inst != nil {
+		info.Kind, info.Version, info.Routes = inst.desc.Kind, inst.desc.Version, inst.desc.Routes
+		info.SHA256, info.Started = inst.client.Digest(), inst.started
+		if info.Status == StatusRunning {
+			info.PID = inst.client.PID()
+			info.UptimeSec = time.Since(inst.started).Seconds()
+		}
+	}
+	return info
+}
+
+// start launches, configures and waits for a healthy instance of spec.
+func (m *Managed) start(ctx context.Context, spec config.Plugin) (*instance, error) {
+	o := &m.s.opts
+	ctx, cancel := context.WithTimeout(ctx, o.StartTimeout)
+	defer cancel()
+	env := make([]string, 0, len(spec.Env))
+	for k, v := range spec.Env {
+		env = append(env, k+"="+v)
+	}
+	sort.Strings(env)
+	client, err := plugin.Launch(ctx, plugin.LaunchConfig{
+		Name: spec.Name, Command: spec.Command, Args: spec.Args, Env: env, SHA256: spec.SHA256,
+		Listener: m.lnFile, Host: m.binding, Logger: o.Log, StartTimeout: o.StartTimeout,
+	})
+	if err != nil {
+		return nil, err
+	}
+	desc := client.Descriptor()
+	m.binding.Declare(desc.HostServices)
+	dataDir, err := filepath.Abs(filepath.Join(o.DataDir, "plugins", spec.Name))
+	if err != nil {
+		client.Kill()
+		return nil, err
+	}
+	err = client.Configure(ctx, &plugin.ConfigureRequest{
+		ConfigHcl:               spec.ConfigBody,
+		ConfigFilename:          spec.ConfigRange.Filename,
+		ConfigLine:              int32(spec.ConfigRange.Start.Line),
+		ConfigColumn:            int32(spec.ConfigRange.Start.Column),
+		ConfigByte:              int32(spec.ConfigRange.Start.Byte),
+		DataDir:                 dataDir,
+		ClockAuthorityPublicKey: o.ClockKey,
+		ClockMaxAgeMs:           o.ClockMaxAge.Milliseconds(),
+		RngReseedIntervalMs:     o.ReseedInterval.Milliseconds(),
+		InstanceName:            spec.Name,
+		LogLevel:                o.LogLevel,
+	})
+	if err != nil {
+		client.Kill()
+		return nil, err
+	}
+	for {
+		h, err := client.Health(ctx)
+		if err == nil && h.Status == "ok" {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			client.Kill()
+			detail := "no answer"
+			if h != nil {
+				detail = h.Status + ": " + h.Detail
+			}
+			return nil, fmt.Errorf("%w: plugin %q: %s", ErrUnhealthy, spec.Name, detail)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	m.log.Info().Str("kind", desc.Kind).Str("version", desc.Version).Int("pid", client.PID()).
+		Str("listen", m.addr).Msg("plugin ready")
+	return &instance{client: client, desc: desc, started: time.Now()}, nil
+}
+
+// supervise watches the current instance until ctx ends: exit is polled
+// every 10 ms (go-plugin has no exit callback), health every HealthInterval.
+func (m *Managed) supervise(ctx context.Context) {
+	o := &m.s.opts
+	exitTick := time.NewTicker(10 * time.Millisecond)
+	defer exitTick.Stop()
+	healthTick := time.NewTicker(o.HealthInterval)
+	defer healthTick.Stop()
+	failures := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-exitTick.C:
+			inst := m.current()
+			if inst == nil || m.Status() == StatusFailed {
+				continue
+			}
+			if inst.client.Exited() {
+				m.recover(ctx, inst, "exited")
+				failures = 0
+			}
+		case <-healthTick.C:
+			inst := m.current()
+			if inst == nil || m.Status() != StatusRunning {
+				continue
+			}
+			hctx, cancel := context.WithTimeout(ctx, o.HealthTimeout)
+			_, err := inst.client.Health(hctx)
+			cancel()
+			if err == nil {
+				failures = 0
+				continue
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			failures++
+			m.log.Warn().Err(err).Int("failures", failures).Msg("health ping failed")
+			if failures >= o.HealthFailures {
+				inst.client.Kill()
+				m.recover(ctx, inst, "unresponsive")
+				failures = 0
+			}
+		}
+	}
+}
+
+// recover relaunches after a crash or hang, with exponential backoff (the
+// first attempt is immediate), and gives up as "failed" when the plugin
+// crashes more than CrashLoopMax times within CrashLoopWindow.
+func (m *Managed) recover(ctx context.Context, dead *instance, reason string) {
+	m.opMu.Lock()
+	defer m.opMu.Unlock()
+	if m.current() != dead { // swapped meanwhile: not a crash of the live instance
+		return
+	}
+	o := &m.s.opts
+	m.setStatus(StatusRestarting, "plugin "+reason)
+	dead.client.Kill()
+	m.log.Error().Str("reason", reason).Str("version", dead.desc.Version).Msg("plugin died; relaunching")
+	m.s.audit(ctx, "plugin.crash", m, dead, reason, nil)
+	// Connections to the dead process are gone; start the new one clean.
+	old := m.transport.Swap(newTransport())
+	old.CloseIdleConnections()
+
+	delay := time.Duration(0)
+	for attempt := 1; ; attempt++ {
+		if m.crashLoop() {
+			m.setStatus(StatusFailed, fmt.Sprintf("crashed %d times within %s", o.CrashLoopMax, o.CrashLoopWindow))
+			m.log.Error().Msg("plugin crash-looping; marked failed until reload")
+			m.s.audit(ctx, "plugin.failed", m, dead, "crash_loop", nil)
+			return
+		}
+		if delay > 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(delay):
+			}
+		}
+		spec := *m.spec.Load()
+		inst, err := m.start(ctx, spec)
+		if err == nil {
+			m.install(inst)
+			m.stMu.Lock()
+			m.restarts++
+			m.stMu.Unlock()
+			m.setStatus(StatusRunning, "")
+			m.s.audit(ctx, "plugin.restart", m, inst, "ok", map[string]any{"attempt": attempt})
+			return
+		}
+		m.log.Error().Err(err).Int("attempt", attempt).Msg("relaunch failed")
+		m.setStatus(StatusRestarting, err.Error())
+		if ctx.Err() != nil {
+			return
+		}
+		if delay == 0 {
+			delay = o.BackoffInitial
+		} else if delay *= 2; delay > o.BackoffMax {
+			delay = o.BackoffMax
+		}
+	}
+}
+
+// crashLoop records a crash and reports whether the window limit is passed.
+func (m *Managed) crashLoop() bool {
+	o := &m.s.opts
+	now := time.Now()
+	m.stMu.Lock()
+	defer m.stMu.Unlock()
+	kept := m.crashes[:0]
+	for _, t := range m.crashes {
+		if now.Sub(t) < o.CrashLoopWindow {
+			kept = append(kept, t)
+		}
+	}
+	m.crashes = append(kept, now)
+	return len(m.crashes) > o.CrashLoopMax
+}
+
+// stop drains and stops the plugin and closes its socket.
+func (m *Managed) stop(ctx context.Context) {
+	m.opMu.Lock()
+	defer m.opMu.Unlock()
+	if inst := m.current(); inst != nil && !inst.client.Exited() {
+		if err := inst.client.Stop(ctx, m.s.opts.DrainTimeout); err != nil {
+			m.log.Warn().Err(err).Msg("plugin stop")
+		}
+		m.s.audit(ctx, "plugin.stop", m, inst, "ok", nil)
+	}
+	m.setStatus(StatusStopped, "")
+	m.transport.Load().CloseIdleConnections()
+	m.ln.Close()
+	m.lnFile.Close()
+}
+
+func auditEvent(action, subject, outcome string, details map[string]any) audit.Event {
+	raw, _ := json.Marshal(details)
+	return audit.Event{Time: time.Now(), Source: "daemon", Action: action, Subject: subject, Outcome: outcome, Details: raw}
+}

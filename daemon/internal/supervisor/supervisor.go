@@ -1,0 +1,284 @@
+// Package supervisor runs the daemon's plugins: it owns each plugin's
+// listening socket, launches the plugin process on it (sdk/plugin.Launch),
+// configures it, watches it (exit polling and health pings) and relaunches it
+// with backoff when it dies or hangs, on the same socket, so connections that
+// arrive meanwhile wait in the kernel's accept queue instead of being refused.
+package supervisor
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/aunsorm/aunsorm/daemon/internal/audit"
+	"github.com/aunsorm/aunsorm/daemon/internal/config"
+	"github.com/aunsorm/aunsorm/daemon/internal/host"
+	"github.com/aunsorm/aunsorm/sdk/proto/pluginv1"
+)
+
+// Options configures a Supervisor.
+type Options struct {
+	// DataDir is the daemon's data directory; plugin i keeps its state in
+	// DataDir/plugins/<name>.
+	DataDir string
+	// ClockKey is the attestation authority key handed to plugins.
+	ClockKey ed25519.PublicKey
+	// ClockMaxAge and ReseedInterval are handed to plugins.
+	ClockMaxAge    time.Duration
+	ReseedInterval time.Duration
+	// LogLevel is the plugins' log level.
+	LogLevel string
+	// Services are the host services; each plugin gets a binding.
+	Services *host.Services
+	// Audit records lifecycle events (may be nil).
+	Audit *audit.Log
+	// Log is the daemon logger.
+	Log zerolog.Logger
+
+	// Supervision knobs; zero means the documented default.
+	StartTimeout    time.Duration // launch + handshake + configure + healthy (10s)
+	HealthInterval  time.Duration // between health pings (1s)
+	HealthTimeout   time.Duration // deadline of one ping (1s)
+	HealthFailures  int           // failed pings before a kill (3)
+	BackoffInitial  time.Duration // second relaunch delay; the first is immediate (100ms)
+	BackoffMax      time.Duration // cap (10s)
+	CrashLoopMax    int           // crashes within CrashLoopWindow before "failed" (5)
+	CrashLoopWindow time.Duration // (60s)
+	DrainTimeout    time.Duration // drain of a replaced or stopped plugin (10s)
+}
+
+func (o *Options) defaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&o.StartTimeout, 10*time.Second)
+	def(&o.HealthInterval, time.Second)
+	def(&o.HealthTimeout, time.Second)
+	def(&o.BackoffInitial, 100*time.Millisecond)
+	def(&o.BackoffMax, 10*time.Second)
+	def(&o.CrashLoopWindow, 60*time.Second)
+	def(&o.DrainTimeout, 10*time.Second)
+	if o.HealthFailures <= 0 {
+		o.HealthFailures = 3
+	}
+	if o.CrashLoopMax <= 0 {
+		o.CrashLoopMax = 5
+	}
+}
+
+// Supervisor owns the plugins.
+type Supervisor struct {
+	opts Options
+	log  zerolog.Logger
+
+	mu      sync.RWMutex
+	plugins map[string]*Managed
+	order   []string
+	routes  []Route
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// Route maps a path prefix to the plugin serving it.
+type Route struct {
+	Prefix string
+	Plugin *Managed
+}
+
+// New returns a Supervisor; Start launches the plugins.
+func New(opts Options) *Supervisor {
+	opts.defaults()
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Supervisor{opts: opts, log: opts.Log.With().Str("component", "supervisor").Logger(),
+		plugins: map[string]*Managed{}, ctx: ctx, cancel: cancel}
+}
+
+// Start opens every plugin's listener and launches the plugins in order. If
+// any fails, the ones started are stopped and the error names the plugin.
+func (s *Supervisor) Start(ctx context.Context, specs []config.Plugin) error {
+	for i := range specs {
+		spec := specs[i]
+		m, err := s.newManaged(spec)
+		if err != nil {
+			s.Shutdown(ctx)
+			return err
+		}
+		s.mu.Lock()
+		s.plugins[spec.Name] = m
+		s.order = append(s.order, spec.Name)
+		s.mu.Unlock()
+		inst, err := m.start(ctx, spec)
+		if err != nil {
+			s.Shutdown(ctx)
+			return err
+		}
+		m.install(inst)
+		s.audit(ctx, "plugin.start", m, inst, "ok", nil)
+		m.setStatus(StatusRunning, "")
+	}
+	if err := s.rebuildRoutes(); err != nil {
+		s.Shutdown(ctx)
+		return err
+	}
+	for _, name := range s.order {
+		m := s.plugins[name]
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			m.supervise(s.ctx)
+		}()
+	}
+	return nil
+}
+
+// rebuildRoutes recomputes the prefix table from every plugin's current
+// descriptor, refusing a prefix claimed by two plugins.
+func (s *Supervisor) rebuildRoutes() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	owner := map[string]string{}
+	var routes []Route
+	for _, name := range s.order {
+		m := s.plugins[name]
+		inst := m.current()
+		if inst == nil {
+			continue
+		}
+		for _, p := range inst.desc.Routes {
+			if o, dup := owner[p]; dup && o != name {
+				return fmt.Errorf("%w: route %s is claimed by plugins %q and %q", ErrRouteConflict, p, o, name)
+			}
+			owner[p] = name
+			routes = append(routes, Route{Prefix: p, Plugin: m})
+		}
+	}
+	// Longest prefix first, so "/oauth/device/" wins over "/oauth/".
+	sort.SliceStable(routes, func(i, j int) bool { return len(routes[i].Prefix) > len(routes[j].Prefix) })
+	s.routes = routes
+	return nil
+}
+
+// Routes returns the current route table, longest prefix first.
+func (s *Supervisor) Routes() []Route {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.routes
+}
+
+// Match returns the plugin owning path, if any.
+func (s *Supervisor) Match(path string) (*Managed, string, bool) {
+	s.mu.RLock()
+	routes := s.routes
+	s.mu.RUnlock()
+	for _, r := range routes {
+		if strings.HasPrefix(path, r.Prefix) || path+"/" == r.Prefix {
+			return r.Plugin, r.Prefix, true
+		}
+	}
+	return nil, "", false
+}
+
+// Plugins returns the managed plugins in configuration order.
+func (s *Supervisor) Plugins() []*Managed {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]*Managed, 0, len(s.order))
+	for _, n := range s.order {
+		out = append(out, s.plugins[n])
+	}
+	return out
+}
+
+// Get returns the managed plugin by name.
+func (s *Supervisor) Get(name string) (*Managed, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	m, ok := s.plugins[name]
+	return m, ok
+}
+
+// PeerAddr implements host.Directory.
+func (s *Supervisor) PeerAddr(name string) (string, bool) {
+	m, ok := s.Get(name)
+	if !ok || m.Status() != StatusRunning {
+		return "", false
+	}
+	return m.addr, true
+}
+
+// Topology implements host.Directory.
+func (s *Supervisor) Topology() []*pluginv1.PluginInfo {
+	var out []*pluginv1.PluginInfo
+	for _, m := range s.Plugins() {
+		info := m.Info()
+		out = append(out, &pluginv1.PluginInfo{Name: info.Name, Kind: info.Kind, Version: info.Version, Listen: info.Listen,
+			Status: info.Status, Routes: info.Routes, Sha256: info.SHA256, Pid: int64(info.PID), Restarts: info.Restarts})
+	}
+	return out
+}
+
+// Shutdown stops supervision and drains and stops every plugin.
+func (s *Supervisor) Shutdown(ctx context.Context) {
+	s.cancel()
+	s.wg.Wait()
+	var wg sync.WaitGroup
+	for _, m := range s.Plugins() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m.stop(ctx)
+		}()
+	}
+	wg.Wait()
+}
+
+func (s *Supervisor) audit(ctx context.Context, action string, m *Managed, inst *instance, outcome string, extra map[string]any) {
+	if s.opts.Audit == nil {
+		return
+	}
+	details := map[string]any{"listen": m.addr}
+	if inst != nil {
+		details["version"] = inst.desc.Version
+		details["sha256"] = inst.client.Digest()
+		details["pid"] = inst.client.PID()
+	}
+	for k, v := range extra {
+		details[k] = v
+	}
+	if _, err := s.opts.Audit.Append(ctx, auditEvent(action, m.name, outcome, details)); err != nil {
+		s.log.Error().Err(err).Str("action", action).Msg("audit append failed")
+	}
+}
+
+// listen opens the plugin's socket; the daemon keeps it for the plugin's
+// whole life so replacements reuse it.
+func listen(addr string) (net.Listener, *os.File, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	tl, ok := ln.(*net.TCPListener)
+	if !ok {
+		ln.Close()
+		return nil, nil, errors.New("not a TCP listener")
+	}
+	f, err := tl.File()
+	if err != nil {
+		ln.Close()
+		return nil, nil, err
+	}
+	return ln, f, nil
+}

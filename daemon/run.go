@@ -1,0 +1,59 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+const usage = `usage: aunsormd <command> [flags]
+
+commands:
+  serve -config FILE              run the daemon in the foreground
+  config validate -config FILE    check a configuration (and each plugin's block)
+  version                         print the version
+`
+
+// run is the whole command line; it returns the process exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "serve":
+		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		cfgPath := fs.String("config", "config.hcl", "configuration file")
+		if err := fs.Parse(args[1:]); err != nil {
+			return 2
+		}
+		return serve(ctx, *cfgPath, os.Getenv, stdout, stderr)
+	case "config":
+		if len(args) < 2 || args[1] != "validate" {
+			fmt.Fprint(stderr, usage)
+			return 2
+		}
+		fs := flag.NewFlagSet("config validate", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		cfgPath := fs.String("config", "config.hcl", "configuration file")
+		if err := fs.Parse(args[2:]); err != nil {
+			return 2
+		}
+		return validate(ctx, *cfgPath, os.Getenv, stdout, stderr)
+	case "version", "-version", "--version":
+		fmt.Fprintf(stdout, "aunsormd %s\n", version)
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "aunsormd: unknown command %q\n%s", args[0], usage)
+		return 2
+	}
+}

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/rs/zerolog"
+
+	"github.com/aunsorm/aunsorm/daemon/internal/attest"
+	"github.com/aunsorm/aunsorm/daemon/internal/audit"
+	"github.com/aunsorm/aunsorm/daemon/internal/config"
+	"github.com/aunsorm/aunsorm/daemon/internal/gateway"
+	"github.com/aunsorm/aunsorm/daemon/internal/host"
+	"github.com/aunsorm/aunsorm/daemon/internal/supervisor"
+	"github.com/aunsorm/aunsorm/sdk/clock"
+	"github.com/aunsorm/aunsorm/sdk/rng"
+)
+
+// newLogger builds the daemon logger: JSON, or console output on a terminal
+// when the format is "auto" or "pretty".
+func newLogger(c config.Log, stderr io.Writer) zerolog.Logger {
+	out := stderr
+	pretty := c.Format == "pretty"
+	if c.Format == "auto" || c.Format == "" {
+		if f, ok := stderr.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+			pretty = true
+		}
+	}
+	if pretty {
+		out = zerolog.ConsoleWriter{Out: stderr, TimeFormat: time.RFC3339}
+	}
+	lvl, err := zerolog.ParseLevel(c.Level)
+	if err != nil || c.Level == "" {
+		lvl = zerolog.InfoLevel
+	}
+	return zerolog.New(out).Level(lvl).With().Timestamp().Logger()
+}
+
+// serve runs the daemon until ctx ends.
+func serve(ctx context.Context, cfgPath string, getenv func(string) string, stdout, stderr io.Writer) int {
+	cfg, diags := config.Load(cfgPath, getenv)
+	if diags.HasErrors() {
+		fmt.Fprintln(stderr, config.FormatDiagnostics(diags))
+		return 1
+	}
+	log := newLogger(cfg.Log, stderr)
+	if err := runDaemon(ctx, cfg, log); err != nil {
+		log.Error().Err(err).Msg("aunsormd stopped with an error")
+		return 1
+	}
+	return 0
+}
+
+func runDaemon(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
+	log.Info().Str("version", version).Str("config", cfg.File).Str("data_dir", cfg.DataDir).Msg("aunsormd starting")
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	// AunsormNativeRng: OS entropy through continuous health tests into an
+	// SP 800-90A DRBG; its known-answer test runs before anything is served.
+	native, err := rng.NewNative(ctx, rng.NativeConfig{ReseedInterval: cfg.RNG.ReseedInterval})
+	if err != nil {
+		return fmt.Errorf("rng: %w", err)
+	}
+	defer native.Close()
+
+	auditLog, err := audit.Open(ctx, filepath.Join(cfg.DataDir, "audit", "audit.db"))
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	defer auditLog.Close()
+
+	authority, err := newAuthority(ctx, cfg, native, log)
+	if err != nil {
+		return err
+	}
+	go authority.Run(ctx)
+
+	// Open the gateway socket before launching plugins so a port clash
+	// fails fast.
+	ln, err := net.Listen("tcp", cfg.Gateway.Listen)
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	defer ln.Close()
+	tlsConfig, err := gateway.TLSConfig(cfg.Gateway.TLS, native, time.Now())
+	if err != nil {
+		return err
+	}
+
+	services := host.New(host.Services{Rand: native, Authority: authority, Audit: auditLog, Log: log})
+	sup := supervisor.New(supervisor.Options{
+		DataDir: cfg.DataDir, ClockKey: authority.PublicKey(), ClockMaxAge: cfg.Clock.MaxAge,
+		ReseedInterval: cfg.RNG.ReseedInterval, LogLevel: cfg.Log.Level, Services: services,
+		Audit: auditLog, Log: log,
+	})
+	services.Directory = sup
+	if err := sup.Start(ctx, cfg.Plugins); err != nil {
+		return err
+	}
+	defer sup.Shutdown(context.Background())
+
+	gw := gateway.New(gateway.Options{Config: cfg.Gateway, DataDir: cfg.DataDir, Supervisor: sup,
+		Authority: authority, RNG: native, Rand: native, Log: log})
+	scheme := "https"
+	if tlsConfig == nil {
+		scheme = "http"
+	}
+	log.Info().Str("listen", ln.Addr().String()).Str("url", scheme+"://"+ln.Addr().String()).
+		Int("plugins", len(cfg.Plugins)).Msg("gateway serving")
+	err = gw.Serve(ctx, ln, tlsConfig)
+	log.Info().Msg("aunsormd stopping")
+	return err
+}
+
+func newAuthority(ctx context.Context, cfg *config.Config, rand io.Reader, log zerolog.Logger) (*attest.Authority, error) {
+	if cfg.Clock.Source == config.ClockRemote {
+		return attest.NewRemote(ctx, log, attest.RemoteConfig{URL: cfg.Clock.RefreshURL,
+			Fingerprint: cfg.Clock.AuthorityFingerprint, MaxAge: cfg.Clock.MaxAge})
+	}
+	a, err := attest.NewLocal(log, attest.LocalConfig{Dir: filepath.Join(cfg.DataDir, "clock"), ID: "aunsormd-local",
+		MaxAge: cfg.Clock.MaxAge, Rand: rand})
+	if err != nil {
+		return nil, err
+	}
+	if pin := cfg.Clock.AuthorityFingerprint; pin != "" {
+		if got := clock.Fingerprint(a.PublicKey()); !strings.EqualFold(got, pin) {
+			return nil, errors.New("clock: the local authority key does not match authority_fingerprint " + pin + " (key fingerprint " + got + ")")
+		}
+	}
+	return a, nil
+}

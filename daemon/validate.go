@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/rs/zerolog"
+
+	"github.com/aunsorm/aunsorm/daemon/internal/config"
+	"github.com/aunsorm/aunsorm/sdk/plugin"
+	"github.com/aunsorm/aunsorm/sdk/proto/pluginv1"
+)
+
+// validate checks the configuration file and then each plugin's own config
+// block, by launching the plugin binary in validate-only mode on a throwaway
+// loopback socket with no host services. Diagnostics go to stderr as
+// file:line:col: message; the exit code is 1 when there is any error.
+func validate(ctx context.Context, cfgPath string, getenv func(string) string, stdout, stderr io.Writer) int {
+	cfg, diags := config.Load(cfgPath, getenv)
+	if !diags.HasErrors() {
+		for _, p := range cfg.Plugins {
+			diags = append(diags, validatePlugin(ctx, p)...)
+		}
+	}
+	if len(diags) > 0 {
+		fmt.Fprintln(stderr, config.FormatDiagnostics(diags))
+	}
+	if diags.HasErrors() {
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s: configuration is valid (%d plugins)\n", cfgPath, len(cfg.Plugins))
+	return 0
+}
+
+func validatePlugin(ctx context.Context, p config.Plugin) hcl.Diagnostics {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return diag(p, err)
+	}
+	defer ln.Close()
+	f, err := ln.(*net.TCPListener).File()
+	if err != nil {
+		return diag(p, err)
+	}
+	defer f.Close()
+	env := make([]string, 0, len(p.Env))
+	for k, v := range p.Env {
+		env = append(env, k+"="+v)
+	}
+	client, err := plugin.Launch(ctx, plugin.LaunchConfig{Name: p.Name, Command: p.Command, Args: p.Args, Env: env,
+		SHA256: p.SHA256, Listener: f, Host: pluginv1.UnimplementedHostServer{}, Logger: zerolog.Nop()})
+	if err != nil {
+		return diag(p, err)
+	}
+	defer client.Kill()
+	err = client.Configure(ctx, &plugin.ConfigureRequest{
+		ValidateOnly: true, InstanceName: p.Name,
+		ConfigHcl: p.ConfigBody, ConfigFilename: p.ConfigRange.Filename,
+		ConfigLine: int32(p.ConfigRange.Start.Line), ConfigColumn: int32(p.ConfigRange.Start.Column), ConfigByte: int32(p.ConfigRange.Start.Byte),
+	})
+	var ce *plugin.ConfigError
+	if errors.As(err, &ce) {
+		return ce.Diagnostics
+	}
+	if err != nil {
+		return diag(p, err)
+	}
+	return nil
+}
+
+func diag(p config.Plugin, err error) hcl.Diagnostics {
+	r := p.DeclRange
+	return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: fmt.Sprintf("Plugin %q", p.Name), Detail: err.Error(), Subject: &r}}
+}

@@ -1,0 +1,303 @@
+// Package e2e drives the real binaries: TestMain builds aunsormd and the
+// plugins once, each test starts its own daemon on free loopback ports and
+// talks to it over HTTP like a client would.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// bins holds the paths of the binaries built by TestMain.
+var bins struct {
+	dir     string
+	daemon  string
+	plugins map[string]string
+}
+
+func TestMain(m *testing.M) {
+	os.Exit(testMain(m))
+}
+
+func testMain(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "aunsorm-e2e-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	bins.dir = dir
+	bins.daemon = filepath.Join(dir, "aunsormd")
+	bins.plugins = map[string]string{}
+	targets := map[string]string{bins.daemon: "./daemon"}
+	for _, p := range []string{"crypto", "pqc"} {
+		bins.plugins[p] = filepath.Join(dir, "aunsorm-plugin-"+p)
+		targets[bins.plugins[p]] = "./plugins/" + p
+	}
+	bins.plugins["stderrspam"] = filepath.Join(dir, "aunsorm-plugin-stderrspam")
+	targets[bins.plugins["stderrspam"]] = "./e2e/testdata/stderrspam"
+	root, _ := filepath.Abs("..")
+	var wg sync.WaitGroup
+	errs := make(chan error, len(targets))
+	for out, pkg := range targets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cmd := exec.Command("go", "build", "-o", out, pkg)
+			cmd.Dir = root
+			if b, err := cmd.CombinedOutput(); err != nil {
+				errs <- fmt.Errorf("build %s: %v\n%s", pkg, err, b)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return m.Run()
+}
+
+// freePort returns a loopback address nobody listens on right now.
+func freePort(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// daemonOpts describes one test daemon.
+type daemonOpts struct {
+	// Plugins maps plugin name to its block body (extra HCL lines); the
+	// command and listen lines are added.
+	Plugins map[string]string
+	// Clock is the body of the clock block (default local, 30s).
+	Clock string
+	// Gateway is extra gateway HCL (default: plain HTTP, no rate limit).
+	Gateway string
+	// Env is extra environment for the daemon.
+	Env []string
+	// DataDir reuses a data directory.
+	DataDir string
+	// NoWait skips waiting for /health.
+	NoWait bool
+}
+
+type daemon struct {
+	t       testing.TB
+	cmd     *exec.Cmd
+	dir     string
+	cfgPath string
+	url     string
+	ports   map[string]string
+	logs    *syncBuffer
+	done    chan struct{}
+	exit    error
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func writeConfig(t testing.TB, dir string, o daemonOpts, gw string, ports map[string]string) string {
+	t.Helper()
+	clk := o.Clock
+	if clk == "" {
+		clk = `source = "local"
+  max_age = "30s"`
+	}
+	gwExtra := o.Gateway
+	if gwExtra == "" {
+		gwExtra = `tls {
+    disabled = true
+  }
+  rate_limit {
+    requests_per_second = 0
+  }`
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "data_dir = %q\nlog {\n  level = \"info\"\n  format = \"json\"\n}\n", filepath.Join(dir, "data"))
+	fmt.Fprintf(&b, "gateway {\n  listen = %q\n  %s\n}\n", gw, gwExtra)
+	fmt.Fprintf(&b, "clock {\n  %s\n}\n", clk)
+	for name, body := range o.Plugins {
+		cmd := bins.plugins[name]
+		if i := strings.Index(body, "#kind="); i >= 0 {
+			cmd = bins.plugins[strings.Fields(body[i+6:])[0]]
+		}
+		fmt.Fprintf(&b, "plugin %q {\n  command = %q\n  listen = %q\n%s\n}\n", name, cmd, ports[name], body)
+	}
+	p := filepath.Join(dir, "aunsorm.hcl")
+	if err := os.WriteFile(p, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// startDaemon writes a config and starts aunsormd, waiting for /health 200.
+func startDaemon(t testing.TB, o daemonOpts) *daemon {
+	t.Helper()
+	dir := o.DataDir
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	gw := freePort(t)
+	ports := map[string]string{}
+	for name := range o.Plugins {
+		ports[name] = freePort(t)
+	}
+	d := &daemon{t: t, dir: dir, url: "http://" + gw, ports: ports, logs: &syncBuffer{}, done: make(chan struct{})}
+	d.cfgPath = writeConfig(t, dir, o, gw, ports)
+	d.cmd = exec.Command(bins.daemon, "serve", "-config", d.cfgPath)
+	d.cmd.Env = append(os.Environ(), o.Env...)
+	d.cmd.Stdout, d.cmd.Stderr = d.logs, d.logs
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { d.exit = d.cmd.Wait(); close(d.done) }()
+	t.Cleanup(func() {
+		d.stop()
+		if t.Failed() {
+			t.Logf("daemon log:\n%s", tail(d.logs.String(), 60))
+		}
+	})
+	if !o.NoWait {
+		d.waitHealthy(15 * time.Second)
+	}
+	return d
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (d *daemon) stop() {
+	if d.cmd.Process == nil {
+		return
+	}
+	_ = d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-d.done:
+	case <-time.After(15 * time.Second):
+		_ = d.cmd.Process.Kill()
+		<-d.done
+	}
+}
+
+func (d *daemon) waitHealthy(timeout time.Duration) {
+	d.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		select {
+		case <-d.done:
+			d.t.Fatalf("daemon exited: %v\n%s", d.exit, tail(d.logs.String(), 40))
+		default:
+		}
+		resp, err := http.Get(d.url + "/health")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	d.t.Fatalf("daemon not healthy within %s\n%s", timeout, tail(d.logs.String(), 40))
+}
+
+// response is a decoded HTTP answer.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+	json   map[string]any
+}
+
+func do(t testing.TB, method, url string, body any) response {
+	t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(raw)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	r := response{status: resp.StatusCode, header: resp.Header, body: raw}
+	_ = json.Unmarshal(raw, &r.json)
+	return r
+}
+
+// wantError asserts status and the JSON error shape with the given code.
+func wantError(t testing.TB, r response, status int, code string) {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("status = %d, want %d; body %s", r.status, status, r.body)
+	}
+	if r.json["error"] != code {
+		t.Fatalf("error = %v, want %q; body %s", r.json["error"], code, r.body)
+	}
+	if _, ok := r.json["error_description"].(string); !ok {
+		t.Fatalf("no error_description: %s", r.body)
+	}
+	if id, _ := r.json["request_id"].(string); id == "" || id != r.header.Get("X-Request-Id") {
+		t.Fatalf("request_id %q does not match header %q", id, r.header.Get("X-Request-Id"))
+	}
+	if ct := r.header.Get("Content-Type"); ct != "application/json" {
+		t.Fatalf("content type %q", ct)
+	}
+}

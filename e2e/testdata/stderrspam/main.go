@@ -1,0 +1,59 @@
+// Command stderrspam is a test plugin that writes hostile output: on every
+// request to /spam/ it prints lines that break naive log parsers (go-plugin's
+// own parser panics on some of them) to stderr and stdout, then answers.
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/aunsorm/aunsorm/sdk/plugin"
+)
+
+type spam struct{}
+
+func (spam) Describe() plugin.Descriptor {
+	return plugin.Descriptor{Name: "stderrspam", Kind: "test", Version: "1", Routes: []string{"/spam/"}}
+}
+
+func (spam) Configure(_ context.Context, env *plugin.Env) (http.Handler, error) {
+	if env.ValidateOnly {
+		return nil, nil
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		lines := []string{
+			`{"@timestamp":1}`,
+			`{"@level":7,"@message":{"x":1},"@timestamp":[]}`,
+			`{"level":null,"message":12}`,
+			`not json at all`,
+			`{"unterminated": "`,
+			string([]byte{0xff, 0xfe, 0x00, 0x01, 0x80, '\t'}),
+			strings.Repeat("A", 2<<20), // a 2 MiB line
+			`{"level":"panic","message":"a plugin cannot make the daemon panic"}`,
+			`{"level":"fatal","message":"nor exit"}`,
+		}
+		// fd 2 is the raw stderr the daemon reads; os.Stderr and os.Stdout
+		// were redirected by go-plugin and reach the daemon over gRPC.
+		raw := os.NewFile(2, "raw-stderr")
+		for _, l := range lines {
+			fmt.Fprintln(raw, l)
+			fmt.Fprintln(os.Stderr, l)
+			fmt.Fprintln(os.Stdout, l)
+		}
+		if r.URL.Query().Get("flood") != "" {
+			var b bytes.Buffer
+			for i := 0; i < 20000; i++ {
+				fmt.Fprintf(&b, "flood line %d\n", i)
+			}
+			_, _ = raw.Write(b.Bytes())
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"ok":true}`))
+	}), nil
+}
+
+func main() { plugin.Serve(spam{}) }

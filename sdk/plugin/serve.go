@@ -1,0 +1,108 @@
+package plugin
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+
+	"github.com/hashicorp/go-hclog"
+	goplugin "github.com/hashicorp/go-plugin"
+	"github.com/rs/zerolog"
+)
+
+// Serve runs the plugin until the daemon stops it. It never returns: the
+// process exits 0 after a clean stop and 1 when it was not launched by
+// aunsormd. Call it from main and do nothing else there.
+func Serve(p Plugin) {
+	os.Exit(serve(p, os.Stderr))
+}
+
+func serve(p Plugin, stderr *os.File) int {
+	desc := p.Describe()
+	log := zerolog.New(stderr).With().Timestamp().Str("plugin", desc.Name).Logger()
+
+	// The listener must be taken from fd 3 before go-plugin opens any file
+	// descriptor of its own, or fd 3 may be reused.
+	ln, err := inheritedListener()
+	if err != nil {
+		fmt.Fprintf(stderr, "%s %s: %v\nThis binary is an Aunsorm plugin; aunsormd launches it from its HCL configuration.\n", desc.Name, desc.Version, err)
+		return 1
+	}
+	watchParent(log)
+	ignoreStopSignals(log)
+
+	srv := newPluginServer(p, ln, log)
+	goplugin.Serve(&goplugin.ServeConfig{
+		HandshakeConfig: Handshake,
+		VersionedPlugins: map[int]goplugin.PluginSet{
+			ProtocolVersion: {dispenseName: &grpcPlugin{server: srv}},
+		},
+		GRPCServer: goplugin.DefaultGRPCServer,
+		Logger: hclog.New(&hclog.LoggerOptions{
+			Name: desc.Name, Output: stderr, JSONFormat: true, Level: hclog.Warn,
+		}),
+	})
+	return 0
+}
+
+// ignoreStopSignals keeps SIGINT and SIGTERM sent to the whole process
+// group (Ctrl-C in a terminal, systemd's control-group kill) from killing the
+// plugin before the daemon drains it: the daemon decides when a plugin
+// stops, and the parent-death pipe ends it if the daemon is gone.
+func ignoreStopSignals(log zerolog.Logger) {
+	ch := make(chan os.Signal, 4)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		for sig := range ch {
+			log.Debug().Str("signal", sig.String()).Msg("ignoring stop signal; the daemon stops plugins")
+		}
+	}()
+}
+
+// inheritedListener turns the socket the daemon passed (fd named by
+// AUNSORM_LISTENER_FD, normally 3) into a net.Listener.
+func inheritedListener() (net.Listener, error) {
+	v := os.Getenv(envListenerFD)
+	if v == "" {
+		return nil, ErrNotServed
+	}
+	fd, err := strconv.Atoi(v)
+	if err != nil || fd < 3 {
+		return nil, fmt.Errorf("%w: bad %s", ErrNotServed, envListenerFD)
+	}
+	f := os.NewFile(uintptr(fd), "aunsorm-listener")
+	if f == nil {
+		return nil, fmt.Errorf("%w: fd %d is not open", ErrNotServed, fd)
+	}
+	defer f.Close() // FileListener holds its own duplicate
+	ln, err := net.FileListener(f)
+	if err != nil {
+		return nil, fmt.Errorf("%w: fd %d is not a listening socket: %v", ErrNotServed, fd, err)
+	}
+	return ln, nil
+}
+
+// watchParent exits the process when the daemon dies: the daemon holds the
+// write end of a pipe whose read end is our fd AUNSORM_PARENT_FD, and the
+// kernel closes it when the daemon exits for any reason, including kill -9.
+// The parent-death signal the daemon also sets is a second layer.
+func watchParent(log zerolog.Logger) {
+	v := os.Getenv(envParentFD)
+	fd, err := strconv.Atoi(v)
+	if v == "" || err != nil || fd < 3 {
+		return
+	}
+	f := os.NewFile(uintptr(fd), "aunsorm-parent")
+	if f == nil {
+		return
+	}
+	go func() {
+		_, _ = io.Copy(io.Discard, f)
+		log.Warn().Msg("daemon is gone; exiting")
+		os.Exit(2)
+	}()
+}

@@ -1,0 +1,319 @@
+package plugin
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	goplugin "github.com/hashicorp/go-plugin"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/rs/zerolog"
+
+	"github.com/aunsorm/aunsorm/sdk/apierror"
+	"github.com/aunsorm/aunsorm/sdk/calibration"
+	"github.com/aunsorm/aunsorm/sdk/clock"
+	"github.com/aunsorm/aunsorm/sdk/proto/pluginv1"
+	"github.com/aunsorm/aunsorm/sdk/rng"
+)
+
+// pluginServer implements the Plugin gRPC service inside the plugin process.
+type pluginServer struct {
+	pluginv1.UnimplementedPluginServer
+
+	impl   Plugin
+	desc   Descriptor
+	ln     net.Listener
+	log    zerolog.Logger
+	broker *goplugin.GRPCBroker
+
+	// life is cancelled when the plugin stops; background work hangs off it.
+	life   context.Context
+	cancel context.CancelFunc
+
+	mu         sync.Mutex
+	configured bool
+	httpSrv    *http.Server
+	reader     *rng.Reader
+	tracker    *clock.Tracker
+}
+
+func newPluginServer(impl Plugin, ln net.Listener, log zerolog.Logger) *pluginServer {
+	life, cancel := context.WithCancel(context.Background())
+	return &pluginServer{impl: impl, desc: impl.Describe(), ln: ln, log: log, life: life, cancel: cancel}
+}
+
+// Describe implements pluginv1.PluginServer.
+func (s *pluginServer) Describe(context.Context, *pluginv1.DescribeRequest) (*pluginv1.DescribeResponse, error) {
+	d := s.desc
+	return &pluginv1.DescribeResponse{Name: d.Name, Kind: d.Kind, Version: d.Version, Routes: d.Routes,
+		Capabilities: d.Capabilities, HostServices: d.HostServices}, nil
+}
+
+// Configure implements pluginv1.PluginServer.
+func (s *pluginServer) Configure(ctx context.Context, req *pluginv1.ConfigureRequest) (*pluginv1.ConfigureResponse, error) {
+	cfg := NewConfig(req.ConfigHcl, req.ConfigFilename, hcl.Pos{Line: int(req.ConfigLine), Column: int(req.ConfigColumn), Byte: int(req.ConfigByte)})
+	if lvl, err := zerolog.ParseLevel(req.LogLevel); err == nil && req.LogLevel != "" {
+		s.log = s.log.Level(lvl)
+	}
+	if req.ValidateOnly {
+		_, err := s.impl.Configure(ctx, &Env{Config: cfg, ValidateOnly: true, InstanceName: req.InstanceName, DataDir: req.DataDir, Logger: s.log})
+		return &pluginv1.ConfigureResponse{Diagnostics: toProtoDiagnostics(err)}, nil
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.configured {
+		return nil, ToStatus(ErrAlreadyConfigured)
+	}
+	if len(req.ClockAuthorityPublicKey) != ed25519.PublicKeySize || req.ClockMaxAgeMs <= 0 {
+		return nil, ToStatus(fmt.Errorf("%w: clock authority key and max age are required", ErrProtocol))
+	}
+	if req.DataDir != "" {
+		if err := os.MkdirAll(req.DataDir, 0o700); err != nil {
+			return nil, ToStatus(fmt.Errorf("plugin: data dir: %w", err))
+		}
+	}
+
+	conn, err := s.broker.Dial(req.HostBrokerId)
+	if err != nil {
+		return nil, ToStatus(fmt.Errorf("%w: dial host services: %v", ErrUnavailable, err))
+	}
+	hostRPC := pluginv1.NewHostClient(conn)
+
+	reseed := time.Duration(req.RngReseedIntervalMs) * time.Millisecond
+	reader, err := rng.NewReader(s.life, rng.Config{
+		Seed: func(ctx context.Context, n int) ([]byte, error) {
+			resp, err := hostRPC.Entropy(ctx, &pluginv1.EntropyRequest{Bytes: uint32(n)})
+			if err != nil {
+				return nil, FromStatus(err)
+			}
+			return resp.Seed, nil
+		},
+		ReseedInterval:  reseed,
+		Personalization: []byte("aunsorm-plugin:" + s.desc.Name + ":" + req.InstanceName),
+	})
+	if err != nil {
+		return nil, ToStatus(fmt.Errorf("plugin: rng: %w", err))
+	}
+
+	tracker := clock.NewTracker(ed25519.PublicKey(req.ClockAuthorityPublicKey), time.Duration(req.ClockMaxAgeMs)*time.Millisecond)
+	if snap, err := hostRPC.Attestation(ctx, &pluginv1.AttestationRequest{}); err == nil {
+		if err := tracker.Update(snapshotFromProto(snap)); err != nil {
+			s.log.Warn().Err(err).Msg("initial clock snapshot rejected")
+		}
+	}
+	go s.watchClock(hostRPC, tracker)
+
+	env := &Env{Config: cfg, InstanceName: req.InstanceName, DataDir: req.DataDir, Rand: reader,
+		Clock: tracker, Host: &Host{rpc: hostRPC}, Logger: s.log}
+	handler, err := s.impl.Configure(ctx, env)
+	if err != nil {
+		reader.Close()
+		var ce *ConfigError
+		if errors.As(err, &ce) {
+			return &pluginv1.ConfigureResponse{Diagnostics: toProtoDiagnostics(err)}, nil
+		}
+		return nil, ToStatus(fmt.Errorf("%w: %v", ErrConfig, err))
+	}
+	s.reader, s.tracker = reader, tracker
+	s.httpSrv = &http.Server{
+		Handler:           s.wrap(handler),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       90 * time.Second,
+		ErrorLog:          nil,
+	}
+	srv := s.httpSrv
+	go func() {
+		if err := srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error().Err(err).Msg("http server stopped")
+		}
+	}()
+	s.configured = true
+	s.log.Info().Str("version", s.desc.Version).Str("listen", s.ln.Addr().String()).Msg("plugin serving")
+	return &pluginv1.ConfigureResponse{}, nil
+}
+
+// watchClock follows the daemon's attestation stream until the plugin stops,
+// reconnecting after a pause when the stream breaks.
+func (s *pluginServer) watchClock(hostRPC pluginv1.HostClient, tracker *clock.Tracker) {
+	for s.life.Err() == nil {
+		stream, err := hostRPC.WatchAttestation(s.life, &pluginv1.AttestationRequest{})
+		if err == nil {
+			for {
+				snap, err := stream.Recv()
+				if err != nil {
+					break
+				}
+				if err := tracker.Update(snapshotFromProto(snap)); err != nil {
+					s.log.Warn().Err(err).Msg("clock snapshot rejected")
+				}
+			}
+		}
+		select {
+		case <-s.life.Done():
+			return
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// wrap adds the SDK's per-request layers: panic recovery (no stack trace to
+// the client), /health on the plugin's own listener, and the calibration
+// check on every other route.
+func (s *pluginServer) wrap(h http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /health", s.serveHealth)
+	mux.Handle("/", h)
+	calibrated := calibration.Middleware(s.tracker, calibration.Options{Exempt: []string{"/health"}})(mux)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The gateway sets the request id; a direct caller gets one here.
+		id := r.Header.Get(apierror.RequestIDHeader)
+		if id == "" || len(id) > 64 {
+			var b [16]byte
+			if _, err := io.ReadFull(s.reader, b[:]); err == nil {
+				id = hex.EncodeToString(b[:])
+				r.Header.Set(apierror.RequestIDHeader, id)
+			}
+		}
+		w.Header().Set(apierror.RequestIDHeader, id)
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.Error().Str("path", r.URL.Path).Str("panic", fmt.Sprint(v)).Msg("handler panicked")
+				apierror.Write(w, r, apierror.Internal())
+			}
+		}()
+		calibrated.ServeHTTP(w, r)
+	})
+}
+
+// healthReport is the plugin's own /health body.
+type healthReport struct {
+	Status  string       `json:"status"`
+	Detail  string       `json:"detail,omitempty"`
+	Plugin  string       `json:"plugin"`
+	Version string       `json:"version"`
+	Clock   clockReport  `json:"clock"`
+	RNG     rngReport    `json:"rng"`
+	Checks  *checkReport `json:"dependencies,omitempty"`
+}
+
+type clockReport struct {
+	Status         string `json:"status"`
+	AgeMs          int64  `json:"ageMs"`
+	MaxMs          int64  `json:"maxMs"`
+	AttestedUnixMs int64  `json:"attestedUnixMs,omitempty"`
+	Error          string `json:"error,omitempty"`
+}
+
+type rngReport struct {
+	Status  string `json:"status"`
+	Reseeds uint64 `json:"reseeds"`
+}
+
+type checkReport struct {
+	Status string `json:"status"`
+	Error  string `json:"error,omitempty"`
+}
+
+func (s *pluginServer) health(ctx context.Context) healthReport {
+	rep := healthReport{Status: "ok", Plugin: s.desc.Name, Version: s.desc.Version}
+	st := s.tracker.Status()
+	rep.Clock = clockReport{Status: "ok", AgeMs: st.Age.Milliseconds(), MaxMs: st.MaxAge.Milliseconds()}
+	if !st.AttestedNow.IsZero() {
+		rep.Clock.AttestedUnixMs = st.AttestedNow.UnixMilli()
+	}
+	if !st.Fresh {
+		rep.Clock.Status, rep.Clock.Error = "stale", calibration.Error(st.Err).Code
+		rep.Status, rep.Detail = "failing", "clock attestation is not fresh"
+	}
+	rs := s.reader.Stats()
+	rep.RNG = rngReport{Status: "ok", Reseeds: rs.Reseeds}
+	if !rs.Healthy {
+		rep.RNG.Status = "failing"
+		rep.Status, rep.Detail = "failing", "rng is not healthy"
+	}
+	if hc, ok := s.impl.(HealthChecker); ok {
+		rep.Checks = &checkReport{Status: "ok"}
+		if err := hc.CheckHealth(ctx); err != nil {
+			rep.Checks = &checkReport{Status: "failing", Error: err.Error()}
+			rep.Status, rep.Detail = "failing", "a dependency is failing"
+		}
+	}
+	return rep
+}
+
+func (s *pluginServer) serveHealth(w http.ResponseWriter, r *http.Request) {
+	rep := s.health(r.Context())
+	status := http.StatusOK
+	if rep.Status != "ok" {
+		status = http.StatusServiceUnavailable
+	}
+	apierror.WriteJSON(w, status, rep)
+}
+
+// Health implements pluginv1.PluginServer.
+func (s *pluginServer) Health(ctx context.Context, _ *pluginv1.HealthRequest) (*pluginv1.HealthResponse, error) {
+	s.mu.Lock()
+	configured := s.configured
+	s.mu.Unlock()
+	if !configured {
+		return &pluginv1.HealthResponse{Status: "starting"}, nil
+	}
+	rep := s.health(ctx)
+	return &pluginv1.HealthResponse{Status: rep.Status, Detail: rep.Detail, RngReady: rep.RNG.Status == "ok", ClockFresh: rep.Clock.Status == "ok"}, nil
+}
+
+// Stop implements pluginv1.PluginServer: stop accepting, drain in-flight
+// requests until the deadline, then release resources.
+func (s *pluginServer) Stop(ctx context.Context, req *pluginv1.StopRequest) (*pluginv1.StopResponse, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	drain := time.Duration(req.DrainTimeoutMs) * time.Millisecond
+	if drain <= 0 {
+		drain = 10 * time.Second
+	}
+	dctx, cancel := context.WithTimeout(ctx, drain)
+	defer cancel()
+	if s.httpSrv != nil {
+		if err := s.httpSrv.Shutdown(dctx); err != nil {
+			s.log.Warn().Err(err).Msg("drain deadline reached; closing remaining connections")
+			_ = s.httpSrv.Close()
+		}
+	} else {
+		_ = s.ln.Close()
+	}
+	if c, ok := s.impl.(Closer); ok {
+		if err := c.Close(dctx); err != nil {
+			s.log.Warn().Err(err).Msg("plugin close")
+		}
+	}
+	if s.reader != nil {
+		s.reader.Close()
+	}
+	s.cancel()
+	return &pluginv1.StopResponse{}, nil
+}
+
+func snapshotFromProto(p *pluginv1.ClockSnapshot) clock.Snapshot {
+	return clock.Snapshot{AuthorityID: p.AuthorityId, AuthorityFingerprintHex: p.AuthorityFingerprintHex,
+		UnixTimeMs: p.UnixTimeMs, Stratum: p.Stratum, RoundTripMs: p.RoundTripMs, DispersionMs: p.DispersionMs,
+		EstimatedOffsetMs: p.EstimatedOffsetMs, SignatureB64: p.SignatureB64}
+}
+
+// SnapshotToProto converts a snapshot to its wire form.
+func SnapshotToProto(s clock.Snapshot) *pluginv1.ClockSnapshot {
+	return &pluginv1.ClockSnapshot{AuthorityId: s.AuthorityID, AuthorityFingerprintHex: s.AuthorityFingerprintHex,
+		UnixTimeMs: s.UnixTimeMs, Stratum: s.Stratum, RoundTripMs: s.RoundTripMs, DispersionMs: s.DispersionMs,
+		EstimatedOffsetMs: s.EstimatedOffsetMs, SignatureB64: s.SignatureB64}
+}
