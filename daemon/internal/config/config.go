@@ -203,8 +203,31 @@ type Plugin struct {
 	// args, sha256, listen, env, config body). Equal hashes mean a reload can
 	// leave the running plugin alone.
 	Hash string
+	// Supervision tunes crash and hang handling; zero values take the
+	// supervisor's documented defaults.
+	Supervision Supervision
 	// DeclRange is the range of the block header `plugin "<name>"`.
 	DeclRange hcl.Range
+}
+
+// Supervision tunes how the daemon watches one plugin.
+type Supervision struct {
+	// HealthInterval is the time between health pings (default 1s).
+	HealthInterval time.Duration
+	// HealthTimeout is the deadline of one ping (default 1s).
+	HealthTimeout time.Duration
+	// HealthFailures is how many failed pings in a row make the daemon kill
+	// and relaunch the plugin (default 3).
+	HealthFailures int
+	// MaxCrashes is how many crashes within CrashWindow mark the plugin
+	// failed instead of relaunching it again (default 5).
+	MaxCrashes int
+	// CrashWindow is the window MaxCrashes counts over (default 60s).
+	CrashWindow time.Duration
+	// BackoffMax caps the delay between relaunch attempts (default 10s).
+	BackoffMax time.Duration
+	// DrainTimeout bounds the drain of a stopped or replaced plugin (default 10s).
+	DrainTimeout time.Duration
 }
 
 // FindPlugin returns the plugin block with the given name, or nil.

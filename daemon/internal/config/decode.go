@@ -89,6 +89,13 @@ var (
 			{Name: "sha256"},
 			{Name: "listen"},
 			{Name: "env"},
+			{Name: "health_interval"},
+			{Name: "health_timeout"},
+			{Name: "health_failures"},
+			{Name: "max_crashes"},
+			{Name: "crash_window"},
+			{Name: "backoff_max"},
+			{Name: "drain_timeout"},
 		},
 		Blocks: []hcl.BlockHeaderSchema{{Type: "config"}},
 	}
@@ -269,6 +276,25 @@ func (p *parser) decodePlugin(b *hcl.Block) {
 	p.str(a, "sha256", key+".sha256", "string", &pl.SHA256)
 	p.str(a, "listen", key+".listen", "string", &pl.Listen)
 	p.stringMap(a, "env", key+".env", &pl.Env)
+	sv := &pl.Supervision
+	p.duration(a, "health_interval", key+".health_interval", &sv.HealthInterval)
+	p.duration(a, "health_timeout", key+".health_timeout", &sv.HealthTimeout)
+	p.duration(a, "crash_window", key+".crash_window", &sv.CrashWindow)
+	p.duration(a, "backoff_max", key+".backoff_max", &sv.BackoffMax)
+	p.duration(a, "drain_timeout", key+".drain_timeout", &sv.DrainTimeout)
+	var n int64
+	if p.integer(a, "health_failures", key+".health_failures", &n) {
+		if n < 1 || n > 100 {
+			p.errAt(key+".health_failures", a["health_failures"].Expr.Range().Ptr(), "Invalid health_failures", "health_failures must be between 1 and 100.")
+		}
+		sv.HealthFailures = int(n)
+	}
+	if p.integer(a, "max_crashes", key+".max_crashes", &n) {
+		if n < 1 || n > 10000 {
+			p.errAt(key+".max_crashes", a["max_crashes"].Expr.Range().Ptr(), "Invalid max_crashes", "max_crashes must be between 1 and 10000.")
+		}
+		sv.MaxCrashes = int(n)
+	}
 	for _, inner := range content.Blocks {
 		if !p.singleton(inner, key+".config") {
 			continue

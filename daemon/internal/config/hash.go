@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"hash"
 	"sort"
 )
@@ -29,6 +30,9 @@ func pluginHash(pl *Plugin) string {
 		writeField(h, []byte(pl.Env[k]))
 	}
 	writeField(h, pl.ConfigBody)
+	sv := pl.Supervision
+	writeField(h, fmt.Appendf(nil, "%d/%d/%d/%d/%d/%d/%d", sv.HealthInterval, sv.HealthTimeout, sv.HealthFailures,
+		sv.MaxCrashes, sv.CrashWindow, sv.BackoffMax, sv.DrainTimeout))
 	return hex.EncodeToString(h.Sum(nil))
 }
 

@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -144,8 +145,17 @@ func (b *Binding) Audit(ctx context.Context, req *pluginv1.AuditRequest) (*plugi
 		Time: time.Now(), Source: b.name, Action: req.Action, Subject: req.Subject,
 		Outcome: req.Outcome, Details: json.RawMessage(req.DetailsJson),
 	})
-	if err != nil {
+	switch {
+	case err == nil:
+	case errors.Is(err, audit.ErrInvalidEvent):
 		return nil, status.Errorf(codes.InvalidArgument, "audit: %v", err)
+	case errors.Is(err, context.Canceled):
+		return nil, status.Error(codes.Canceled, "audit: cancelled")
+	case errors.Is(err, context.DeadlineExceeded):
+		return nil, status.Error(codes.DeadlineExceeded, "audit: deadline exceeded")
+	default:
+		b.s.Log.Error().Err(err).Str("plugin", b.name).Msg("audit append failed")
+		return nil, status.Error(codes.Internal, "audit: the event could not be stored")
 	}
 	return &pluginv1.AuditResponse{Sequence: rec.Seq, HashHex: fmt.Sprintf("%x", rec.Hash)}, nil
 }

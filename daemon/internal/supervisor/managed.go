@@ -48,6 +48,12 @@ type Managed struct {
 	// opMu serialises restarts, swaps and stop.
 	opMu sync.Mutex
 
+	// refusing is set while the daemon itself drains the socket's accept
+	// queue (no plugin process is there to accept).
+	refuseMu   sync.Mutex
+	refuseStop chan struct{}
+	refuseDone chan struct{}
+
 	stMu      sync.Mutex
 	status    string
 	lastError string
@@ -86,6 +92,30 @@ func newTransport() *http.Transport {
 		IdleConnTimeout:     60 * time.Second,
 		ForceAttemptHTTP2:   false,
 	}
+}
+
+// knobs returns the effective supervision settings: the plugin block's
+// own, else the supervisor's defaults.
+func (m *Managed) knobs() config.Supervision {
+	o := &m.s.opts
+	k := m.spec.Load().Supervision
+	pick := func(d *time.Duration, def time.Duration) {
+		if *d <= 0 {
+			*d = def
+		}
+	}
+	pick(&k.HealthInterval, o.HealthInterval)
+	pick(&k.HealthTimeout, o.HealthTimeout)
+	pick(&k.CrashWindow, o.CrashLoopWindow)
+	pick(&k.BackoffMax, o.BackoffMax)
+	pick(&k.DrainTimeout, o.DrainTimeout)
+	if k.HealthFailures <= 0 {
+		k.HealthFailures = o.HealthFailures
+	}
+	if k.MaxCrashes <= 0 {
+		k.MaxCrashes = o.CrashLoopMax
+	}
+	return k
 }
 
 // Name returns the plugin's instance name.
@@ -214,10 +244,10 @@ func (m *Managed) start(ctx context.Context, spec config.Plugin) (*instance, err
 // supervise watches the current instance until ctx ends: exit is polled
 // every 10 ms (go-plugin has no exit callback), health every HealthInterval.
 func (m *Managed) supervise(ctx context.Context) {
-	o := &m.s.opts
+	k := m.knobs()
 	exitTick := time.NewTicker(10 * time.Millisecond)
 	defer exitTick.Stop()
-	healthTick := time.NewTicker(o.HealthInterval)
+	healthTick := time.NewTicker(k.HealthInterval)
 	defer healthTick.Stop()
 	failures := 0
 	for {
@@ -238,7 +268,8 @@ func (m *Managed) supervise(ctx context.Context) {
 			if inst == nil || m.Status() != StatusRunning {
 				continue
 			}
-			hctx, cancel := context.WithTimeout(ctx, o.HealthTimeout)
+			k = m.knobs()
+			hctx, cancel := context.WithTimeout(ctx, k.HealthTimeout)
 			_, err := inst.client.Health(hctx)
 			cancel()
 			if err == nil {
@@ -250,7 +281,7 @@ func (m *Managed) supervise(ctx context.Context) {
 			}
 			failures++
 			m.log.Warn().Err(err).Int("failures", failures).Msg("health ping failed")
-			if failures >= o.HealthFailures {
+			if failures >= k.HealthFailures {
 				inst.client.Kill()
 				m.recover(ctx, inst, "unresponsive")
 				failures = 0
@@ -269,6 +300,7 @@ func (m *Managed) recover(ctx context.Context, dead *instance, reason string) {
 		return
 	}
 	o := &m.s.opts
+	k := m.knobs()
 	m.setStatus(StatusRestarting, "plugin "+reason)
 	dead.client.Kill()
 	m.log.Error().Str("reason", reason).Str("version", dead.desc.Version).Msg("plugin died; relaunching")
@@ -279,18 +311,24 @@ func (m *Managed) recover(ctx context.Context, dead *instance, reason string) {
 
 	delay := time.Duration(0)
 	for attempt := 1; ; attempt++ {
-		if m.crashLoop() {
-			m.setStatus(StatusFailed, fmt.Sprintf("crashed %d times within %s", o.CrashLoopMax, o.CrashLoopWindow))
+		if m.crashLoop(k) {
+			m.setStatus(StatusFailed, fmt.Sprintf("crashed %d times within %s", k.MaxCrashes, k.CrashWindow))
 			m.log.Error().Msg("plugin crash-looping; marked failed until reload")
 			m.s.audit(ctx, "plugin.failed", m, dead, "crash_loop", nil)
+			// Nobody will accept on the socket until a reload: refuse what
+			// queues there so clients fail fast instead of hanging.
+			m.startRefusing()
 			return
 		}
 		if delay > 0 {
+			m.startRefusing()
 			select {
 			case <-ctx.Done():
+				m.stopRefusing()
 				return
 			case <-time.After(delay):
 			}
+			m.stopRefusing()
 		}
 		spec := *m.spec.Load()
 		inst, err := m.start(ctx, spec)
@@ -310,26 +348,25 @@ func (m *Managed) recover(ctx context.Context, dead *instance, reason string) {
 		}
 		if delay == 0 {
 			delay = o.BackoffInitial
-		} else if delay *= 2; delay > o.BackoffMax {
-			delay = o.BackoffMax
+		} else if delay *= 2; delay > k.BackoffMax {
+			delay = k.BackoffMax
 		}
 	}
 }
 
 // crashLoop records a crash and reports whether the window limit is passed.
-func (m *Managed) crashLoop() bool {
-	o := &m.s.opts
+func (m *Managed) crashLoop(k config.Supervision) bool {
 	now := time.Now()
 	m.stMu.Lock()
 	defer m.stMu.Unlock()
 	kept := m.crashes[:0]
 	for _, t := range m.crashes {
-		if now.Sub(t) < o.CrashLoopWindow {
+		if now.Sub(t) < k.CrashWindow {
 			kept = append(kept, t)
 		}
 	}
 	m.crashes = append(kept, now)
-	return len(m.crashes) > o.CrashLoopMax
+	return len(m.crashes) > k.MaxCrashes
 }
 
 // stop drains and stops the plugin and closes its socket.
@@ -337,11 +374,12 @@ func (m *Managed) stop(ctx context.Context) {
 	m.opMu.Lock()
 	defer m.opMu.Unlock()
 	if inst := m.current(); inst != nil && !inst.client.Exited() {
-		if err := inst.client.Stop(ctx, m.s.opts.DrainTimeout); err != nil {
+		if err := inst.client.Stop(ctx, m.knobs().DrainTimeout); err != nil {
 			m.log.Warn().Err(err).Msg("plugin stop")
 		}
 		m.s.audit(ctx, "plugin.stop", m, inst, "ok", nil)
 	}
+	m.stopRefusing()
 	m.setStatus(StatusStopped, "")
 	m.transport.Load().CloseIdleConnections()
 	m.ln.Close()

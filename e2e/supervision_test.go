@@ -1,0 +1,236 @@
+package e2e
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// childPIDs lists the direct children of pid.
+func childPIDs(pid int) []int {
+	var out []int
+	tasks, _ := filepath.Glob("/proc/" + strconv.Itoa(pid) + "/task/*/children")
+	for _, f := range tasks {
+		b, _ := os.ReadFile(f)
+		for _, s := range strings.Fields(string(b)) {
+			if n, err := strconv.Atoi(s); err == nil {
+				out = append(out, n)
+			}
+		}
+	}
+	sort.Ints(out)
+	return out
+}
+
+// pluginPID finds the daemon's child running the given binary.
+func pluginPID(t testing.TB, d *daemon, binary string) int {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, c := range childPIDs(d.cmd.Process.Pid) {
+			exe, _ := os.Readlink("/proc/" + strconv.Itoa(c) + "/exe")
+			if exe == binary {
+				return c
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("no child running %s", binary)
+	return 0
+}
+
+func alive(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	// A zombie has exited; its parent just has not reaped it yet.
+	f := strings.Fields(string(b))
+	return len(f) > 2 && f[2] != "Z"
+}
+
+func openFDs(pid int) int {
+	ents, _ := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/fd")
+	return len(ents)
+}
+
+// TestKillPluginUnderLoad kills the crypto plugin 20 times under a steady
+// client load: every request succeeds or gets a fast 503, and the plugin
+// serves again within 1 s of each kill.
+func TestKillPluginUnderLoad(t *testing.T) {
+	d := startDaemon(t, daemonOpts{Plugins: map[string]string{"crypto": "  max_crashes = 100"}})
+	client := &http.Client{Timeout: 10 * time.Second}
+	get := func(ctx context.Context) (int, time.Duration, error) {
+		start := time.Now()
+		req, _ := http.NewRequestWithContext(ctx, "GET", d.url+"/crypto/random?bytes=16", nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, time.Since(start), err
+		}
+		resp.Body.Close()
+		return resp.StatusCode, time.Since(start), nil
+	}
+	// Warm up with the same concurrency as the load (so pooled client and
+	// upstream connections exist), then take the daemon's descriptor baseline.
+	var warm sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		warm.Add(1)
+		go func() {
+			defer warm.Done()
+			for i := 0; i < 20; i++ {
+				get(context.Background())
+			}
+		}()
+	}
+	warm.Wait()
+	baseFDs := openFDs(d.cmd.Process.Pid)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var ok, unavailable, slow503, other atomic.Int64
+	var mu sync.Mutex
+	var failures []string
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				code, took, err := get(ctx)
+				switch {
+				case ctx.Err() != nil:
+				case err == nil && code == 200:
+					ok.Add(1)
+				case err == nil && code == 503:
+					unavailable.Add(1)
+					if took > 50*time.Millisecond {
+						slow503.Add(1)
+					}
+				default:
+					other.Add(1)
+					mu.Lock()
+					failures = append(failures, strconv.Itoa(code)+" "+errString(err))
+					mu.Unlock()
+				}
+				time.Sleep(2 * time.Millisecond)
+			}
+		}()
+	}
+	var recoveries []time.Duration
+	for i := 0; i < 20; i++ {
+		pid := pluginPID(t, d, bins.plugins["crypto"])
+		killed := time.Now()
+		must(t, syscall.Kill(pid, syscall.SIGKILL))
+		for {
+			if newPID := pluginPID(t, d, bins.plugins["crypto"]); newPID != pid {
+				if code, _, err := get(context.Background()); err == nil && code == 200 {
+					break
+				}
+			}
+			if time.Since(killed) > time.Second {
+				t.Fatalf("kill %d: plugin not serving again within 1s", i)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		recoveries = append(recoveries, time.Since(killed))
+		time.Sleep(100 * time.Millisecond)
+	}
+	cancel()
+	wg.Wait()
+	sort.Slice(recoveries, func(i, j int) bool { return recoveries[i] < recoveries[j] })
+	t.Logf("requests ok=%d 503=%d (slow=%d) other=%d; kill→serving median %s max %s",
+		ok.Load(), unavailable.Load(), slow503.Load(), other.Load(), recoveries[len(recoveries)/2], recoveries[len(recoveries)-1])
+	if other.Load() != 0 {
+		t.Fatalf("%d requests neither succeeded nor got 503: %v", other.Load(), failures)
+	}
+	if slow503.Load() != 0 {
+		t.Fatalf("%d 503 answers took over 50 ms", slow503.Load())
+	}
+	if ok.Load() == 0 {
+		t.Fatal("no request succeeded")
+	}
+	// The daemon's descriptors return to baseline (idle connections to dead
+	// plugins are dropped).
+	deadline := time.Now().Add(5 * time.Second)
+	for openFDs(d.cmd.Process.Pid) > baseFDs+2 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if n := openFDs(d.cmd.Process.Pid); n > baseFDs+2 {
+		t.Fatalf("daemon fds grew from %d to %d", baseFDs, n)
+	}
+	h := do(t, "GET", d.url+"/health", nil)
+	if h.status != 200 {
+		t.Fatalf("health after kills: %d %s", h.status, h.body)
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// TestNoOrphans: kill -9 of the daemon ends every plugin, and a restarted
+// daemon finds its ports free.
+func TestNoOrphans(t *testing.T) {
+	dir := t.TempDir()
+	d := startDaemon(t, daemonOpts{Plugins: map[string]string{"crypto": ""}, DataDir: dir})
+	pid := pluginPID(t, d, bins.plugins["crypto"])
+	must(t, d.cmd.Process.Kill())
+	<-d.done
+	deadline := time.Now().Add(2 * time.Second)
+	for alive(pid) && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if alive(pid) {
+		syscall.Kill(pid, syscall.SIGKILL)
+		t.Fatal("plugin outlived its daemon")
+	}
+	// Same config, same ports: the restarted daemon comes up healthy.
+	d2 := startDaemon(t, daemonOpts{Plugins: map[string]string{"crypto": ""}, DataDir: t.TempDir()})
+	if r := do(t, "GET", d2.url+"/health", nil); r.status != 200 {
+		t.Fatalf("restart: %d", r.status)
+	}
+}
+
+// TestHostilePluginOutput: a plugin writing garbage, huge lines and floods
+// on stderr/stdout cannot crash or stall the daemon.
+func TestHostilePluginOutput(t *testing.T) {
+	d := startDaemon(t, daemonOpts{Plugins: map[string]string{"crypto": "", "spam": "#kind=stderrspam"}})
+	for i := 0; i < 3; i++ {
+		r := do(t, "GET", d.url+"/spam/?flood=1", nil)
+		if r.status != 200 {
+			t.Fatalf("spam: %d %s", r.status, r.body)
+		}
+	}
+	time.Sleep(500 * time.Millisecond)
+	if r := do(t, "GET", d.url+"/crypto/random?bytes=8", nil); r.status != 200 {
+		t.Fatalf("crypto after spam: %d", r.status)
+	}
+	if r := do(t, "GET", d.url+"/health", nil); r.status != 200 {
+		t.Fatalf("health after spam: %d %s", r.status, r.body)
+	}
+	select {
+	case <-d.done:
+		t.Fatal("daemon died")
+	default:
+	}
+	logs := d.logs.String()
+	for _, want := range []string{`"truncated":true`, `"plugin":"spam"`, "plugin output rate-limited"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("daemon log lacks %s", want)
+		}
+	}
+	if strings.Contains(logs, `"level":"panic"`) || strings.Contains(logs, `"level":"fatal"`) {
+		t.Error("a plugin line was logged at panic/fatal level")
+	}
+}

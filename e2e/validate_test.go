@@ -1,0 +1,67 @@
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func TestConfigValidate(t *testing.T) {
+	crypto := bins.plugins["crypto"]
+	base := func(extra string) string {
+		return `data_dir = "./data"
+gateway {
+  listen = "127.0.0.1:50910"
+}
+plugin "crypto" {
+  command = "` + crypto + `"
+  listen = "127.0.0.1:50912"
+` + extra + `
+}
+`
+	}
+	tests := []struct {
+		name string
+		src  string
+		ok   bool
+		want []string // regexps that must appear in the output
+	}{
+		{"ok/minimal", base(""), true, []string{`configuration is valid \(1 plugins\)`}},
+		{"fail/unknown-attribute", "bogus = 1\n" + base(""), false, []string{`aunsorm\.hcl:1:1: .*bogus`}},
+		{"fail/unknown-block", base("") + "frobnicate {\n}\n", false, []string{`aunsorm\.hcl:10:1: .*frobnicate`}},
+		{"fail/wrong-type", strings.Replace(base(""), `listen = "127.0.0.1:50910"`, `listen = 5`, 1), false, []string{`aunsorm\.hcl:3:\d+: `}},
+		{"fail/bad-duration", base("") + "clock {\n  max_age = \"soon\"\n}\n", false, []string{`aunsorm\.hcl:11:\d+: .*(duration|max_age)`}},
+		{"fail/port-clash", strings.Replace(base(""), "50912", "50910", 1), false, []string{`aunsorm\.hcl:\d+:\d+: .*(clash|already|in use|same)`}},
+		{"fail/missing-binary", strings.Replace(base(""), crypto, "/nonexistent/aunsorm-plugin-x", 1), false, []string{`aunsorm\.hcl:6:\d+: .*nonexistent`}},
+		{"fail/bad-sha256", base(`  sha256 = "xyz"`), false, []string{`aunsorm\.hcl:8:\d+: .*sha256`}},
+		// The plugin decodes its own block and reports positions in our file.
+		{"fail/plugin-config-type", base("  config {\n    max_body_bytes = \"big\"\n  }"), false, []string{`aunsorm\.hcl:9:\d+: `}},
+		{"fail/plugin-config-unknown", base("  config {\n\n    colour = \"blue\"\n  }"), false, []string{`aunsorm\.hcl:10:\d+: .*colour`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			p := filepath.Join(dir, "aunsorm.hcl")
+			must(t, os.WriteFile(p, []byte(tc.src), 0o600))
+			cmd := exec.Command(bins.daemon, "config", "validate", "-config", p)
+			cmd.Dir = dir
+			out, err := cmd.CombinedOutput()
+			if tc.ok != (err == nil) {
+				t.Fatalf("exit err=%v, want ok=%v\n%s", err, tc.ok, out)
+			}
+			if !tc.ok {
+				if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+					t.Fatalf("exit code: %v", err)
+				}
+			}
+			for _, w := range tc.want {
+				if !regexp.MustCompile(w).Match(out) {
+					t.Fatalf("output lacks /%s/:\n%s", w, out)
+				}
+			}
+		})
+	}
+}

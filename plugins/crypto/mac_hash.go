@@ -1,0 +1,146 @@
+package main
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/sha3"
+	"crypto/sha512"
+	"hash"
+	"net/http"
+)
+
+// hashAlgorithm describes a hash function offered on its own or under HMAC
+// or HKDF.
+type hashAlgorithm struct {
+	name string
+	new  func() hash.Hash
+}
+
+// names lists the names of a table, in order, for error messages.
+func names(all []hashAlgorithm) []string {
+	out := make([]string, len(all))
+	for i, a := range all {
+		out[i] = a.name
+	}
+	return out
+}
+
+// find looks a hash-based algorithm up by its exact name.
+func find(all []hashAlgorithm, name string) (hashAlgorithm, error) {
+	if err := requireAlgorithm(name); err != nil {
+		return hashAlgorithm{}, err
+	}
+	for _, a := range all {
+		if a.name == name {
+			return a, nil
+		}
+	}
+	return hashAlgorithm{}, errUnsupportedAlgorithm(name, names(all))
+}
+
+// hashAlgorithms lists the digests: SHA-2 (FIPS 180-4) and SHA-3 (FIPS 202).
+// SHA-256 is the default to pick.
+func hashAlgorithms() []hashAlgorithm {
+	return []hashAlgorithm{
+		{"SHA-256", sha256.New},
+		{"SHA-384", sha512.New384},
+		{"SHA-512", sha512.New},
+		{"SHA3-256", func() hash.Hash { return sha3.New256() }},
+		{"SHA3-512", func() hash.Hash { return sha3.New512() }},
+	}
+}
+
+// macAlgorithms lists the MACs: HMAC (RFC 2104, FIPS 198-1) over SHA-2.
+// HMAC-SHA256 is the default to pick.
+func macAlgorithms() []hashAlgorithm {
+	return []hashAlgorithm{
+		{"HMAC-SHA256", sha256.New},
+		{"HMAC-SHA384", sha512.New384},
+		{"HMAC-SHA512", sha512.New},
+	}
+}
+
+// hmacRequest is the body of POST /crypto/hmac. With mac set the call
+// verifies instead of computing.
+type hmacRequest struct {
+	Algorithm string  `json:"algorithm"`
+	Key       *string `json:"key"`
+	Message   *string `json:"message"`
+	MAC       *string `json:"mac"`
+}
+
+// hmacResponse is the answer of POST /crypto/hmac when computing.
+type hmacResponse struct {
+	MAC string `json:"mac"`
+}
+
+// hmacVerifyResponse is the answer of POST /crypto/hmac when verifying.
+type hmacVerifyResponse struct {
+	Valid bool `json:"valid"`
+}
+
+// hashRequest is the body of POST /crypto/hash.
+type hashRequest struct {
+	Algorithm string  `json:"algorithm"`
+	Data      *string `json:"data"`
+}
+
+// hashResponse is the answer of POST /crypto/hash.
+type hashResponse struct {
+	Digest string `json:"digest"`
+}
+
+// hmac computes a MAC or, when the request carries one, checks it in
+// constant time. Only full-length tags verify: a truncated tag is not valid.
+func (s *server) hmac(r *http.Request) (any, error) {
+	var req hmacRequest
+	if err := s.decode(r, &req); err != nil {
+		return nil, err
+	}
+	alg, err := find(macAlgorithms(), req.Algorithm)
+	if err != nil {
+		return nil, err
+	}
+	msg, err := decodeField("message", req.Message, true)
+	if err != nil {
+		return nil, err
+	}
+	want, err := decodeField("mac", req.MAC, false)
+	if err != nil {
+		return nil, err
+	}
+	key, err := decodeField("key", req.Key, true)
+	if err != nil {
+		return nil, err
+	}
+	defer wipe(key)
+	if len(key) == 0 {
+		return nil, errInvalidKey("key", "must not be empty")
+	}
+	m := hmac.New(alg.new, key)
+	m.Write(msg)
+	sum := m.Sum(nil)
+	if req.MAC != nil {
+		return hmacVerifyResponse{Valid: hmac.Equal(sum, want)}, nil
+	}
+	return hmacResponse{MAC: encode(sum)}, nil
+}
+
+// hash computes a digest.
+func (s *server) hash(r *http.Request) (any, error) {
+	var req hashRequest
+	if err := s.decode(r, &req); err != nil {
+		return nil, err
+	}
+	alg, err := find(hashAlgorithms(), req.Algorithm)
+	if err != nil {
+		return nil, err
+	}
+	data, err := decodeField("data", req.Data, true)
+	if err != nil {
+		return nil, err
+	}
+	h := alg.new()
+	h.Write(data)
+	return hashResponse{Digest: encode(h.Sum(nil))}, nil
+}

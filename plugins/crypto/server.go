@@ -1,0 +1,184 @@
+package main
+
+import (
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/gorilla/mux"
+
+	"github.com/aunsorm/aunsorm/sdk/apierror"
+)
+
+// server holds the crypto plugin's HTTP API. It keeps no key material: every
+// request carries its own keys, which are wiped once used.
+type server struct {
+	// rand is the platform DRBG (sdk/rng in production). Every key, nonce,
+	// salt and random output is drawn from it; RSA key generation only while
+	// GODEBUG cryptocustomrand=1 is in force (see signAlgorithm.generate).
+	rand io.Reader
+	// maxBody caps each JSON request body.
+	maxBody int64
+}
+
+// newServer returns a server drawing its randomness from rand, with the
+// default configuration. rand may be shared with other goroutines: reads
+// are serialised here.
+func newServer(rand io.Reader) *server {
+	return &server{rand: &lockedReader{r: rand}, maxBody: defaultMaxBodyBytes}
+}
+
+// applyConfig installs a validated configuration.
+func (s *server) applyConfig(c config) {
+	if c.MaxBodyBytes > 0 {
+		s.maxBody = c.MaxBodyBytes
+	}
+}
+
+// handlerFunc is an API operation: it returns the 200 response body or an
+// error, which is written with apierror.Write.
+type handlerFunc func(r *http.Request) (any, error)
+
+// Handler returns the plugin's router. Unknown paths answer 404 and known
+// paths with the wrong method 405, both in the JSON error shape.
+func (s *server) Handler() http.Handler {
+	routes := s.routes()
+	// No path cleaning: a non-canonical path is a 404, not a redirect.
+	m := mux.NewRouter().SkipClean(true)
+	for _, rt := range routes {
+		m.Handle(rt.path, s.adapt(rt.handle)).Methods(rt.method)
+	}
+	m.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		apierror.Write(w, r, apierror.NotFound("no such endpoint: %s", clip(r.URL.Path)))
+	})
+	m.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var allow []string
+		for _, rt := range routes {
+			if rt.path == r.URL.Path {
+				allow = append(allow, rt.method)
+			}
+		}
+		if len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+		}
+		apierror.Write(w, r, apierror.MethodNotAllowed(r.Method))
+	})
+	return recoverer(m)
+}
+
+// adapt turns an operation into an http.Handler.
+func (s *server) adapt(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		resp, err := h(r)
+		if err != nil {
+			apierror.Write(w, r, err)
+			return
+		}
+		apierror.WriteJSON(w, http.StatusOK, resp)
+	})
+}
+
+// recoverer answers 500 in the JSON error shape instead of dropping the
+// connection should a handler panic. Nothing of the panic reaches the client.
+func recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				apierror.Write(w, r, apierror.Internal())
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// decode strictly decodes the JSON request body into v.
+func (s *server) decode(r *http.Request, v any) error {
+	return apierror.DecodeJSON(r, s.maxBody, v)
+}
+
+// readRandom fills p from the injected random source.
+func (s *server) readRandom(p []byte) error {
+	if _, err := io.ReadFull(s.rand, p); err != nil {
+		return fmt.Errorf("%w: %w", errRandom, err)
+	}
+	return nil
+}
+
+// lockedReader serialises reads of a reader that may not be safe for
+// concurrent use.
+type lockedReader struct {
+	mu sync.Mutex
+	r  io.Reader
+}
+
+// Read implements io.Reader.
+func (l *lockedReader) Read(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.r.Read(p)
+}
+
+// b64 is the encoding of every binary value in requests and responses:
+// base64url without padding (RFC 4648 section 5), strict about trailing bits.
+var b64 = base64.RawURLEncoding.Strict()
+
+// decodeField decodes the base64url field name. A nil value is a missing
+// field: an error when required, else nil bytes. The error names the field
+// and what is wrong with it, never its value.
+func decodeField(name string, v *string, required bool) ([]byte, error) {
+	if v == nil {
+		if required {
+			return nil, errRequired(name)
+		}
+		return nil, nil
+	}
+	// The standard decoder skips CR and LF; the API does not.
+	if strings.ContainsAny(*v, "\r\n") {
+		return nil, apierror.BadRequest("field %q must be base64url without padding: line breaks are not allowed", name)
+	}
+	out, err := b64.DecodeString(*v)
+	if err != nil {
+		switch {
+		case strings.Contains(*v, "="):
+			return nil, apierror.BadRequest("field %q must be base64url without padding: remove the trailing '='", name)
+		case strings.ContainsAny(*v, "+/"):
+			return nil, apierror.BadRequest("field %q must be base64url without padding: use '-' and '_' instead of '+' and '/'", name)
+		default:
+			return nil, apierror.BadRequest("field %q must be base64url without padding: invalid data at offset %d", name, offset(err))
+		}
+	}
+	return out, nil
+}
+
+// offset extracts the offset from a base64 decoding error.
+func offset(err error) int64 {
+	if e, ok := err.(base64.CorruptInputError); ok {
+		return int64(e)
+	}
+	return 0
+}
+
+// encode is the response encoding of binary values.
+func encode(p []byte) string { return b64.EncodeToString(p) }
+
+// wipe zeroes secret byte slices we own. Copies the standard library keeps
+// (expanded AES keys, parsed big.Int values) are out of its reach.
+func wipe(bufs ...[]byte) {
+	for _, b := range bufs {
+		clear(b)
+	}
+}
+
+// requireAlgorithm rejects a missing algorithm field.
+func requireAlgorithm(name string) error {
+	if name == "" {
+		return errRequired("algorithm")
+	}
+	return nil
+}

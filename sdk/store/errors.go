@@ -1,0 +1,33 @@
+package store
+
+import "errors"
+
+var (
+	// ErrInvalidOptions reports Options that cannot be used (for example a
+	// missing path or a negative busy timeout).
+	ErrInvalidOptions = errors.New("store: invalid options")
+
+	// ErrUnsupportedDriver reports a driver name this package does not
+	// implement.
+	ErrUnsupportedDriver = errors.New("store: unsupported driver")
+
+	// ErrInvalidMigration reports a migration list that is not usable:
+	// versions not strictly increasing, a version below 1, an empty name or
+	// an empty Up statement.
+	ErrInvalidMigration = errors.New("store: invalid migration")
+
+	// ErrSchemaTooNew reports a database whose recorded schema version is
+	// newer than every migration the caller knows: it was written by a newer
+	// release and is refused rather than misread.
+	ErrSchemaTooNew = errors.New("store: database schema is newer than this release")
+
+	// ErrMigrationMismatch reports a database whose recorded migrations do not
+	// match the caller's list (a recorded version the caller does not know,
+	// or a known version older than the newest recorded one that was never
+	// applied).
+	ErrMigrationMismatch = errors.New("store: recorded migrations do not match")
+
+	// ErrMigrationFailed wraps the error of a migration that could not be
+	// applied; the transaction of that migration was rolled back.
+	ErrMigrationFailed = errors.New("store: migration failed")
+)

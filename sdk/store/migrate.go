@@ -1,0 +1,144 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// migrationsTable records applied migrations. The DDL is portable between
+// SQLite and PostgreSQL.
+const migrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
+	version    INTEGER PRIMARY KEY,
+	name       TEXT NOT NULL,
+	applied_at TEXT NOT NULL
+)`
+
+// validateMigrations checks a migration list before anything touches disk.
+func validateMigrations(ms []Migration) error {
+	prev := 0
+	for i, m := range ms {
+		switch {
+		case m.Version < 1:
+			return fmt.Errorf("%w: migration %d has version %d, want at least 1", ErrInvalidMigration, i, m.Version)
+		case m.Version <= prev:
+			return fmt.Errorf("%w: version %d follows version %d, want strictly increasing", ErrInvalidMigration, m.Version, prev)
+		case strings.TrimSpace(m.Name) == "":
+			return fmt.Errorf("%w: version %d has no name", ErrInvalidMigration, m.Version)
+		case strings.TrimSpace(m.Up) == "":
+			return fmt.Errorf("%w: version %d has no sql", ErrInvalidMigration, m.Version)
+		}
+		prev = m.Version
+	}
+	return nil
+}
+
+// migrate applies the migrations newer than the newest recorded one, each in
+// its own transaction.
+func (db *DB) migrate(ctx context.Context, ms []Migration) error {
+	if err := db.Tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, migrationsTable)
+		return err
+	}); err != nil {
+		return fmt.Errorf("store: create schema_migrations: %w", err)
+	}
+	recorded, err := db.recordedVersions(ctx)
+	if err != nil {
+		return err
+	}
+	newest := 0
+	if len(recorded) > 0 {
+		newest = recorded[len(recorded)-1]
+	}
+	known := 0
+	if len(ms) > 0 {
+		known = ms[len(ms)-1].Version
+	}
+	if newest > known {
+		return fmt.Errorf("%w: database is at version %d, this release knows up to %d", ErrSchemaTooNew, newest, known)
+	}
+	if err := checkHistory(recorded, ms, newest); err != nil {
+		return err
+	}
+	for _, m := range ms {
+		if m.Version <= newest {
+			continue
+		}
+		if err := db.apply(ctx, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkHistory verifies that the recorded versions are exactly the known
+// versions up to the newest recorded one.
+func checkHistory(recorded []int, ms []Migration, newest int) error {
+	known := make(map[int]bool, len(ms))
+	for _, m := range ms {
+		known[m.Version] = true
+	}
+	for _, v := range recorded {
+		if !known[v] {
+			return fmt.Errorf("%w: recorded version %d is not a known migration", ErrMigrationMismatch, v)
+		}
+	}
+	applied := make(map[int]bool, len(recorded))
+	for _, v := range recorded {
+		applied[v] = true
+	}
+	for _, m := range ms {
+		if m.Version < newest && !applied[m.Version] {
+			return fmt.Errorf("%w: version %d (%s) is older than recorded version %d but was never applied", ErrMigrationMismatch, m.Version, m.Name, newest)
+		}
+	}
+	return nil
+}
+
+// recordedVersions lists the applied versions, ascending.
+func (db *DB) recordedVersions(ctx context.Context) ([]int, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT version FROM schema_migrations ORDER BY version`)
+	if err != nil {
+		return nil, fmt.Errorf("store: read schema_migrations: %w", err)
+	}
+	defer rows.Close()
+	var vs []int
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return nil, fmt.Errorf("store: read schema_migrations: %w", err)
+		}
+		vs = append(vs, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: read schema_migrations: %w", err)
+	}
+	return vs, nil
+}
+
+// apply runs one migration and records it, unless another process recorded
+// it in the meantime.
+func (db *DB) apply(ctx context.Context, m Migration) error {
+	err := db.Tx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, db.Rebind(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`), m.Version).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, m.Up); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx,
+			db.Rebind(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`),
+			m.Version, m.Name, time.Now().UTC().Format(time.RFC3339Nano))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("%w: version %d (%s): %w", ErrMigrationFailed, m.Version, m.Name, err)
+	}
+	return nil
+}
