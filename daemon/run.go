@@ -16,6 +16,12 @@ const usage = `usage: aunsormd <command> [flags]
 commands:
   serve -config FILE              run the daemon in the foreground
   config validate -config FILE    check a configuration (and each plugin's block)
+  reload [-config FILE]           re-read the configuration and hot-swap changed plugins
+  plugin list [-config FILE]      plugins of the running daemon
+  plugin reload [-config FILE] NAME
+                                  hot-swap one plugin (e.g. after replacing its binary)
+  plugin sha256 PATH              print a binary's digest, for the sha256 pin
+  plugin verify -kind KIND PATH   run the SDK conformance suite against a plugin binary
   version                         print the version
 `
 
@@ -46,6 +52,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		return validate(ctx, *cfgPath, os.Getenv, stdout, stderr)
+	case "reload":
+		return runReload(ctx, args[1:], os.Getenv, stdout, stderr)
+	case "plugin":
+		return runPlugin(ctx, args[1:], os.Getenv, stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintf(stdout, "aunsormd %s\n", version)
 		return 0

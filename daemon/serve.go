@@ -14,6 +14,7 @@ import (
 	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
 
+	"github.com/aunsorm/aunsorm/daemon/internal/admin"
 	"github.com/aunsorm/aunsorm/daemon/internal/attest"
 	"github.com/aunsorm/aunsorm/daemon/internal/audit"
 	"github.com/aunsorm/aunsorm/daemon/internal/config"
@@ -52,14 +53,14 @@ func serve(ctx context.Context, cfgPath string, getenv func(string) string, stdo
 		return 1
 	}
 	log := newLogger(cfg.Log, stderr)
-	if err := runDaemon(ctx, cfg, log); err != nil {
+	if err := runDaemon(ctx, cfg, getenv, log); err != nil {
 		log.Error().Err(err).Msg("aunsormd stopped with an error")
 		return 1
 	}
 	return 0
 }
 
-func runDaemon(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
+func runDaemon(ctx context.Context, cfg *config.Config, getenv func(string) string, log zerolog.Logger) error {
 	log.Info().Str("version", version).Str("config", cfg.File).Str("data_dir", cfg.DataDir).Msg("aunsormd starting")
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
@@ -111,6 +112,12 @@ func runDaemon(ctx context.Context, cfg *config.Config, log zerolog.Logger) erro
 	}
 	defer sup.Shutdown(context.Background())
 
+	ctl := &control{path: cfg.File, getenv: getenv, sup: sup, audit: auditLog, log: log, cfg: cfg}
+	go ctl.watchHUP(ctx)
+	if err := startAdmin(ctx, cfg.Admin, ctl, log); err != nil {
+		return err
+	}
+
 	gw := gateway.New(gateway.Options{Config: cfg.Gateway, DataDir: cfg.DataDir, Supervisor: sup,
 		Authority: authority, RNG: native, Rand: native, Log: log})
 	scheme := "https"
@@ -122,6 +129,42 @@ func runDaemon(ctx context.Context, cfg *config.Config, log zerolog.Logger) erro
 	err = gw.Serve(ctx, ln, tlsConfig)
 	log.Info().Msg("aunsormd stopping")
 	return err
+}
+
+// startAdmin opens the admin API on its unix socket and, with a token, on TCP.
+func startAdmin(ctx context.Context, c config.Admin, ctl *control, log zerolog.Logger) error {
+	srv := admin.New(ctl, log)
+	ln, err := admin.ListenUnix(c.Socket)
+	if err != nil {
+		return err
+	}
+	go func() {
+		if err := admin.Serve(ctx, ln, srv.Handler()); err != nil {
+			log.Error().Err(err).Msg("admin socket stopped")
+		}
+		_ = os.Remove(c.Socket)
+	}()
+	if c.Listen == "" {
+		return nil
+	}
+	token, err := os.ReadFile(c.TokenFile)
+	if err != nil {
+		return fmt.Errorf("admin: token file: %w", err)
+	}
+	token = []byte(strings.TrimSpace(string(token)))
+	if len(token) < 16 {
+		return errors.New("admin: the token in token_file must be at least 16 characters")
+	}
+	tln, err := net.Listen("tcp", c.Listen)
+	if err != nil {
+		return fmt.Errorf("admin: %w", err)
+	}
+	go func() {
+		if err := admin.Serve(ctx, tln, srv.TokenHandler(token)); err != nil {
+			log.Error().Err(err).Msg("admin listener stopped")
+		}
+	}()
+	return nil
 }
 
 func newAuthority(ctx context.Context, cfg *config.Config, rand io.Reader, log zerolog.Logger) (*attest.Authority, error) {

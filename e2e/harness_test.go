@@ -47,8 +47,11 @@ func testMain(m *testing.M) int {
 		bins.plugins[p] = filepath.Join(dir, "aunsorm-plugin-"+p)
 		targets[bins.plugins[p]] = "./plugins/" + p
 	}
+	// A rebuilt crypto plugin with another version string, for hot swaps.
+	bins.plugins["crypto-v2"] = filepath.Join(dir, "aunsorm-plugin-crypto-v2")
 	bins.plugins["stderrspam"] = filepath.Join(dir, "aunsorm-plugin-stderrspam")
 	targets[bins.plugins["stderrspam"]] = "./e2e/testdata/stderrspam"
+	targets[bins.plugins["crypto-v2"]] = "./plugins/crypto"
 	root, _ := filepath.Abs("..")
 	var wg sync.WaitGroup
 	errs := make(chan error, len(targets))
@@ -56,7 +59,11 @@ func testMain(m *testing.M) int {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cmd := exec.Command("go", "build", "-o", out, pkg)
+			args := []string{"build", "-o", out, pkg}
+			if out == bins.plugins["crypto-v2"] {
+				args = []string{"build", "-ldflags", "-X main.version=2.0.0-swapped", "-o", out, "./plugins/crypto"}
+			}
+			cmd := exec.Command("go", args...)
 			cmd.Dir = root
 			if b, err := cmd.CombinedOutput(); err != nil {
 				errs <- fmt.Errorf("build %s: %v\n%s", pkg, err, b)

@@ -197,6 +197,13 @@ func (c *Client) Health(ctx context.Context) (*pluginv1.HealthResponse, error) {
 	return resp, nil
 }
 
+// Drain asks the plugin to stop accepting new connections while it keeps
+// serving the open ones (the first step of a hot swap).
+func (c *Client) Drain(ctx context.Context) error {
+	_, err := c.rpc.Drain(ctx, &pluginv1.DrainRequest{})
+	return FromStatus(err)
+}
+
 // Stop asks the plugin to stop accepting and drain for up to drain, then
 // ends the process.
 func (c *Client) Stop(ctx context.Context, drain time.Duration) error {

@@ -28,6 +28,11 @@ import (
 // ProtocolVersion is the plugin protocol version this SDK speaks.
 const ProtocolVersion = 1
 
+// VersionHeader names the plugin and its version on every response the
+// plugin serves ("aunsorm-crypto/1.2.0"), so clients and operators can see
+// which implementation answered, e.g. across a hot swap.
+const VersionHeader = "X-Aunsorm-Plugin"
+
 // Host service names a plugin declares in Descriptor.HostServices. The
 // daemon refuses calls to a service the plugin did not declare.
 const (

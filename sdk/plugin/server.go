@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	goplugin "github.com/hashicorp/go-plugin"
@@ -37,6 +38,8 @@ type pluginServer struct {
 	// life is cancelled when the plugin stops; background work hangs off it.
 	life   context.Context
 	cancel context.CancelFunc
+
+	draining atomic.Bool
 
 	mu         sync.Mutex
 	configured bool
@@ -132,7 +135,7 @@ func (s *pluginServer) Configure(ctx context.Context, req *pluginv1.ConfigureReq
 	}
 	srv := s.httpSrv
 	go func() {
-		if err := srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) && !s.draining.Load() {
 			s.log.Error().Err(err).Msg("http server stopped")
 		}
 	}()
@@ -184,6 +187,7 @@ func (s *pluginServer) wrap(h http.Handler) http.Handler {
 			}
 		}
 		w.Header().Set(apierror.RequestIDHeader, id)
+		w.Header().Set(VersionHeader, s.desc.Name+"/"+s.desc.Version)
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {
@@ -274,6 +278,16 @@ func (s *pluginServer) Health(ctx context.Context, _ *pluginv1.HealthRequest) (*
 	return &pluginv1.HealthResponse{Status: rep.Status, Detail: rep.Detail, RngReady: rep.RNG.Status == "ok", ClockFresh: rep.Clock.Status == "ok"}, nil
 }
 
+// Drain implements pluginv1.PluginServer: close this process's handle on
+// the shared listener so only the replacement accepts new connections;
+// connections already open keep being served until Stop.
+func (s *pluginServer) Drain(context.Context, *pluginv1.DrainRequest) (*pluginv1.DrainResponse, error) {
+	s.draining.Store(true)
+	_ = s.ln.Close()
+	s.log.Info().Msg("draining: no longer accepting connections")
+	return &pluginv1.DrainResponse{}, nil
+}
+
 // Stop implements pluginv1.PluginServer: stop accepting, drain in-flight
 // requests until the deadline, then release resources.
 func (s *pluginServer) Stop(ctx context.Context, req *pluginv1.StopRequest) (*pluginv1.StopResponse, error) {
@@ -302,6 +316,12 @@ func (s *pluginServer) Stop(ctx context.Context, req *pluginv1.StopRequest) (*pl
 		s.reader.Close()
 	}
 	s.cancel()
+	// Nothing is left to serve: exit once the reply is on its way, so the
+	// daemon does not have to wait for go-plugin's kill timeout.
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		os.Exit(0)
+	}()
 	return &pluginv1.StopResponse{}, nil
 }
 

@@ -10,6 +10,8 @@ var (
 	ErrUnhealthy = errors.New("supervisor: plugin not healthy")
 	// ErrListen: a plugin's listener could not be opened.
 	ErrListen = errors.New("supervisor: listen")
+	// ErrReload: a reload asked for something only a restart can do.
+	ErrReload = errors.New("supervisor: reload")
 	// ErrUnknownPlugin: no plugin of that name.
 	ErrUnknownPlugin = errors.New("supervisor: unknown plugin")
 )

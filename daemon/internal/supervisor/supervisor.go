@@ -82,6 +82,8 @@ type Supervisor struct {
 	opts Options
 	log  zerolog.Logger
 
+	reloadMu sync.Mutex // one reload at a time
+
 	mu      sync.RWMutex
 	plugins map[string]*Managed
 	order   []string

@@ -533,6 +533,78 @@ func (x *HealthResponse) GetClockFresh() bool {
 	return false
 }
 
+type DrainRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DrainRequest) Reset() {
+	*x = DrainRequest{}
+	mi := &file_plugin_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DrainRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DrainRequest) ProtoMessage() {}
+
+func (x *DrainRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DrainRequest.ProtoReflect.Descriptor instead.
+func (*DrainRequest) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{7}
+}
+
+type DrainResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DrainResponse) Reset() {
+	*x = DrainResponse{}
+	mi := &file_plugin_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DrainResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DrainResponse) ProtoMessage() {}
+
+func (x *DrainResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DrainResponse.ProtoReflect.Descriptor instead.
+func (*DrainResponse) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{8}
+}
+
 type StopRequest struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	DrainTimeoutMs int64                  `protobuf:"varint,1,opt,name=drain_timeout_ms,json=drainTimeoutMs,proto3" json:"drain_timeout_ms,omitempty"`
@@ -542,7 +614,7 @@ type StopRequest struct {
 
 func (x *StopRequest) Reset() {
 	*x = StopRequest{}
-	mi := &file_plugin_proto_msgTypes[7]
+	mi := &file_plugin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -554,7 +626,7 @@ func (x *StopRequest) String() string {
 func (*StopRequest) ProtoMessage() {}
 
 func (x *StopRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[7]
+	mi := &file_plugin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -567,7 +639,7 @@ func (x *StopRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopRequest.ProtoReflect.Descriptor instead.
 func (*StopRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{7}
+	return file_plugin_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *StopRequest) GetDrainTimeoutMs() int64 {
@@ -585,7 +657,7 @@ type StopResponse struct {
 
 func (x *StopResponse) Reset() {
 	*x = StopResponse{}
-	mi := &file_plugin_proto_msgTypes[8]
+	mi := &file_plugin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -597,7 +669,7 @@ func (x *StopResponse) String() string {
 func (*StopResponse) ProtoMessage() {}
 
 func (x *StopResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[8]
+	mi := &file_plugin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -610,7 +682,7 @@ func (x *StopResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopResponse.ProtoReflect.Descriptor instead.
 func (*StopResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{8}
+	return file_plugin_proto_rawDescGZIP(), []int{10}
 }
 
 type EntropyRequest struct {
@@ -622,7 +694,7 @@ type EntropyRequest struct {
 
 func (x *EntropyRequest) Reset() {
 	*x = EntropyRequest{}
-	mi := &file_plugin_proto_msgTypes[9]
+	mi := &file_plugin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -634,7 +706,7 @@ func (x *EntropyRequest) String() string {
 func (*EntropyRequest) ProtoMessage() {}
 
 func (x *EntropyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[9]
+	mi := &file_plugin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -647,7 +719,7 @@ func (x *EntropyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntropyRequest.ProtoReflect.Descriptor instead.
 func (*EntropyRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{9}
+	return file_plugin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *EntropyRequest) GetBytes() uint32 {
@@ -666,7 +738,7 @@ type EntropyResponse struct {
 
 func (x *EntropyResponse) Reset() {
 	*x = EntropyResponse{}
-	mi := &file_plugin_proto_msgTypes[10]
+	mi := &file_plugin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -678,7 +750,7 @@ func (x *EntropyResponse) String() string {
 func (*EntropyResponse) ProtoMessage() {}
 
 func (x *EntropyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[10]
+	mi := &file_plugin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -691,7 +763,7 @@ func (x *EntropyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntropyResponse.ProtoReflect.Descriptor instead.
 func (*EntropyResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{10}
+	return file_plugin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *EntropyResponse) GetSeed() []byte {
@@ -709,7 +781,7 @@ type AttestationRequest struct {
 
 func (x *AttestationRequest) Reset() {
 	*x = AttestationRequest{}
-	mi := &file_plugin_proto_msgTypes[11]
+	mi := &file_plugin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -721,7 +793,7 @@ func (x *AttestationRequest) String() string {
 func (*AttestationRequest) ProtoMessage() {}
 
 func (x *AttestationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[11]
+	mi := &file_plugin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -734,7 +806,7 @@ func (x *AttestationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttestationRequest.ProtoReflect.Descriptor instead.
 func (*AttestationRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{11}
+	return file_plugin_proto_rawDescGZIP(), []int{13}
 }
 
 type ClockSnapshot struct {
@@ -753,7 +825,7 @@ type ClockSnapshot struct {
 
 func (x *ClockSnapshot) Reset() {
 	*x = ClockSnapshot{}
-	mi := &file_plugin_proto_msgTypes[12]
+	mi := &file_plugin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -765,7 +837,7 @@ func (x *ClockSnapshot) String() string {
 func (*ClockSnapshot) ProtoMessage() {}
 
 func (x *ClockSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[12]
+	mi := &file_plugin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -778,7 +850,7 @@ func (x *ClockSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClockSnapshot.ProtoReflect.Descriptor instead.
 func (*ClockSnapshot) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{12}
+	return file_plugin_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ClockSnapshot) GetAuthorityId() string {
@@ -850,7 +922,7 @@ type AuditRequest struct {
 
 func (x *AuditRequest) Reset() {
 	*x = AuditRequest{}
-	mi := &file_plugin_proto_msgTypes[13]
+	mi := &file_plugin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -862,7 +934,7 @@ func (x *AuditRequest) String() string {
 func (*AuditRequest) ProtoMessage() {}
 
 func (x *AuditRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[13]
+	mi := &file_plugin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -875,7 +947,7 @@ func (x *AuditRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditRequest.ProtoReflect.Descriptor instead.
 func (*AuditRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{13}
+	return file_plugin_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *AuditRequest) GetAction() string {
@@ -916,7 +988,7 @@ type AuditResponse struct {
 
 func (x *AuditResponse) Reset() {
 	*x = AuditResponse{}
-	mi := &file_plugin_proto_msgTypes[14]
+	mi := &file_plugin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -928,7 +1000,7 @@ func (x *AuditResponse) String() string {
 func (*AuditResponse) ProtoMessage() {}
 
 func (x *AuditResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[14]
+	mi := &file_plugin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -941,7 +1013,7 @@ func (x *AuditResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditResponse.ProtoReflect.Descriptor instead.
 func (*AuditResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{14}
+	return file_plugin_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *AuditResponse) GetSequence() uint64 {
@@ -971,7 +1043,7 @@ type PeerRequest struct {
 
 func (x *PeerRequest) Reset() {
 	*x = PeerRequest{}
-	mi := &file_plugin_proto_msgTypes[15]
+	mi := &file_plugin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -983,7 +1055,7 @@ func (x *PeerRequest) String() string {
 func (*PeerRequest) ProtoMessage() {}
 
 func (x *PeerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[15]
+	mi := &file_plugin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -996,7 +1068,7 @@ func (x *PeerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PeerRequest.ProtoReflect.Descriptor instead.
 func (*PeerRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{15}
+	return file_plugin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *PeerRequest) GetPlugin() string {
@@ -1045,7 +1117,7 @@ type PeerResponse struct {
 
 func (x *PeerResponse) Reset() {
 	*x = PeerResponse{}
-	mi := &file_plugin_proto_msgTypes[16]
+	mi := &file_plugin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1057,7 +1129,7 @@ func (x *PeerResponse) String() string {
 func (*PeerResponse) ProtoMessage() {}
 
 func (x *PeerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[16]
+	mi := &file_plugin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1070,7 +1142,7 @@ func (x *PeerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PeerResponse.ProtoReflect.Descriptor instead.
 func (*PeerResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{16}
+	return file_plugin_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *PeerResponse) GetStatus() int32 {
@@ -1102,7 +1174,7 @@ type TopologyRequest struct {
 
 func (x *TopologyRequest) Reset() {
 	*x = TopologyRequest{}
-	mi := &file_plugin_proto_msgTypes[17]
+	mi := &file_plugin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1114,7 +1186,7 @@ func (x *TopologyRequest) String() string {
 func (*TopologyRequest) ProtoMessage() {}
 
 func (x *TopologyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[17]
+	mi := &file_plugin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1127,7 +1199,7 @@ func (x *TopologyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TopologyRequest.ProtoReflect.Descriptor instead.
 func (*TopologyRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{17}
+	return file_plugin_proto_rawDescGZIP(), []int{19}
 }
 
 type PluginInfo struct {
@@ -1147,7 +1219,7 @@ type PluginInfo struct {
 
 func (x *PluginInfo) Reset() {
 	*x = PluginInfo{}
-	mi := &file_plugin_proto_msgTypes[18]
+	mi := &file_plugin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1159,7 +1231,7 @@ func (x *PluginInfo) String() string {
 func (*PluginInfo) ProtoMessage() {}
 
 func (x *PluginInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[18]
+	mi := &file_plugin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1172,7 +1244,7 @@ func (x *PluginInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PluginInfo.ProtoReflect.Descriptor instead.
 func (*PluginInfo) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{18}
+	return file_plugin_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *PluginInfo) GetName() string {
@@ -1247,7 +1319,7 @@ type TopologyResponse struct {
 
 func (x *TopologyResponse) Reset() {
 	*x = TopologyResponse{}
-	mi := &file_plugin_proto_msgTypes[19]
+	mi := &file_plugin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1259,7 +1331,7 @@ func (x *TopologyResponse) String() string {
 func (*TopologyResponse) ProtoMessage() {}
 
 func (x *TopologyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[19]
+	mi := &file_plugin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1272,7 +1344,7 @@ func (x *TopologyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TopologyResponse.ProtoReflect.Descriptor instead.
 func (*TopologyResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{19}
+	return file_plugin_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *TopologyResponse) GetPlugins() []*PluginInfo {
@@ -1329,7 +1401,9 @@ const file_plugin_proto_rawDesc = "" +
 	"\x06detail\x18\x02 \x01(\tR\x06detail\x12\x1b\n" +
 	"\trng_ready\x18\x03 \x01(\bR\brngReady\x12\x1f\n" +
 	"\vclock_fresh\x18\x04 \x01(\bR\n" +
-	"clockFresh\"7\n" +
+	"clockFresh\"\x0e\n" +
+	"\fDrainRequest\"\x0f\n" +
+	"\rDrainResponse\"7\n" +
 	"\vStopRequest\x12(\n" +
 	"\x10drain_timeout_ms\x18\x01 \x01(\x03R\x0edrainTimeoutMs\"\x0e\n" +
 	"\fStopResponse\"&\n" +
@@ -1385,11 +1459,12 @@ const file_plugin_proto_rawDesc = "" +
 	"\x03pid\x18\b \x01(\x03R\x03pid\x12\x1a\n" +
 	"\brestarts\x18\t \x01(\rR\brestarts\"K\n" +
 	"\x10TopologyResponse\x127\n" +
-	"\aplugins\x18\x01 \x03(\v2\x1d.aunsorm.plugin.v1.PluginInfoR\aplugins2\xcd\x02\n" +
+	"\aplugins\x18\x01 \x03(\v2\x1d.aunsorm.plugin.v1.PluginInfoR\aplugins2\x99\x03\n" +
 	"\x06Plugin\x12S\n" +
 	"\bDescribe\x12\".aunsorm.plugin.v1.DescribeRequest\x1a#.aunsorm.plugin.v1.DescribeResponse\x12V\n" +
 	"\tConfigure\x12#.aunsorm.plugin.v1.ConfigureRequest\x1a$.aunsorm.plugin.v1.ConfigureResponse\x12M\n" +
-	"\x06Health\x12 .aunsorm.plugin.v1.HealthRequest\x1a!.aunsorm.plugin.v1.HealthResponse\x12G\n" +
+	"\x06Health\x12 .aunsorm.plugin.v1.HealthRequest\x1a!.aunsorm.plugin.v1.HealthResponse\x12J\n" +
+	"\x05Drain\x12\x1f.aunsorm.plugin.v1.DrainRequest\x1a .aunsorm.plugin.v1.DrainResponse\x12G\n" +
 	"\x04Stop\x12\x1e.aunsorm.plugin.v1.StopRequest\x1a\x1f.aunsorm.plugin.v1.StopResponse2\xf9\x03\n" +
 	"\x04Host\x12P\n" +
 	"\aEntropy\x12!.aunsorm.plugin.v1.EntropyRequest\x1a\".aunsorm.plugin.v1.EntropyResponse\x12V\n" +
@@ -1411,7 +1486,7 @@ func file_plugin_proto_rawDescGZIP() []byte {
 	return file_plugin_proto_rawDescData
 }
 
-var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_plugin_proto_goTypes = []any{
 	(*DescribeRequest)(nil),    // 0: aunsorm.plugin.v1.DescribeRequest
 	(*DescribeResponse)(nil),   // 1: aunsorm.plugin.v1.DescribeResponse
@@ -1420,49 +1495,53 @@ var file_plugin_proto_goTypes = []any{
 	(*ConfigureResponse)(nil),  // 4: aunsorm.plugin.v1.ConfigureResponse
 	(*HealthRequest)(nil),      // 5: aunsorm.plugin.v1.HealthRequest
 	(*HealthResponse)(nil),     // 6: aunsorm.plugin.v1.HealthResponse
-	(*StopRequest)(nil),        // 7: aunsorm.plugin.v1.StopRequest
-	(*StopResponse)(nil),       // 8: aunsorm.plugin.v1.StopResponse
-	(*EntropyRequest)(nil),     // 9: aunsorm.plugin.v1.EntropyRequest
-	(*EntropyResponse)(nil),    // 10: aunsorm.plugin.v1.EntropyResponse
-	(*AttestationRequest)(nil), // 11: aunsorm.plugin.v1.AttestationRequest
-	(*ClockSnapshot)(nil),      // 12: aunsorm.plugin.v1.ClockSnapshot
-	(*AuditRequest)(nil),       // 13: aunsorm.plugin.v1.AuditRequest
-	(*AuditResponse)(nil),      // 14: aunsorm.plugin.v1.AuditResponse
-	(*PeerRequest)(nil),        // 15: aunsorm.plugin.v1.PeerRequest
-	(*PeerResponse)(nil),       // 16: aunsorm.plugin.v1.PeerResponse
-	(*TopologyRequest)(nil),    // 17: aunsorm.plugin.v1.TopologyRequest
-	(*PluginInfo)(nil),         // 18: aunsorm.plugin.v1.PluginInfo
-	(*TopologyResponse)(nil),   // 19: aunsorm.plugin.v1.TopologyResponse
-	nil,                        // 20: aunsorm.plugin.v1.PeerRequest.HeadersEntry
-	nil,                        // 21: aunsorm.plugin.v1.PeerResponse.HeadersEntry
+	(*DrainRequest)(nil),       // 7: aunsorm.plugin.v1.DrainRequest
+	(*DrainResponse)(nil),      // 8: aunsorm.plugin.v1.DrainResponse
+	(*StopRequest)(nil),        // 9: aunsorm.plugin.v1.StopRequest
+	(*StopResponse)(nil),       // 10: aunsorm.plugin.v1.StopResponse
+	(*EntropyRequest)(nil),     // 11: aunsorm.plugin.v1.EntropyRequest
+	(*EntropyResponse)(nil),    // 12: aunsorm.plugin.v1.EntropyResponse
+	(*AttestationRequest)(nil), // 13: aunsorm.plugin.v1.AttestationRequest
+	(*ClockSnapshot)(nil),      // 14: aunsorm.plugin.v1.ClockSnapshot
+	(*AuditRequest)(nil),       // 15: aunsorm.plugin.v1.AuditRequest
+	(*AuditResponse)(nil),      // 16: aunsorm.plugin.v1.AuditResponse
+	(*PeerRequest)(nil),        // 17: aunsorm.plugin.v1.PeerRequest
+	(*PeerResponse)(nil),       // 18: aunsorm.plugin.v1.PeerResponse
+	(*TopologyRequest)(nil),    // 19: aunsorm.plugin.v1.TopologyRequest
+	(*PluginInfo)(nil),         // 20: aunsorm.plugin.v1.PluginInfo
+	(*TopologyResponse)(nil),   // 21: aunsorm.plugin.v1.TopologyResponse
+	nil,                        // 22: aunsorm.plugin.v1.PeerRequest.HeadersEntry
+	nil,                        // 23: aunsorm.plugin.v1.PeerResponse.HeadersEntry
 }
 var file_plugin_proto_depIdxs = []int32{
 	3,  // 0: aunsorm.plugin.v1.ConfigureResponse.diagnostics:type_name -> aunsorm.plugin.v1.Diagnostic
-	20, // 1: aunsorm.plugin.v1.PeerRequest.headers:type_name -> aunsorm.plugin.v1.PeerRequest.HeadersEntry
-	21, // 2: aunsorm.plugin.v1.PeerResponse.headers:type_name -> aunsorm.plugin.v1.PeerResponse.HeadersEntry
-	18, // 3: aunsorm.plugin.v1.TopologyResponse.plugins:type_name -> aunsorm.plugin.v1.PluginInfo
+	22, // 1: aunsorm.plugin.v1.PeerRequest.headers:type_name -> aunsorm.plugin.v1.PeerRequest.HeadersEntry
+	23, // 2: aunsorm.plugin.v1.PeerResponse.headers:type_name -> aunsorm.plugin.v1.PeerResponse.HeadersEntry
+	20, // 3: aunsorm.plugin.v1.TopologyResponse.plugins:type_name -> aunsorm.plugin.v1.PluginInfo
 	0,  // 4: aunsorm.plugin.v1.Plugin.Describe:input_type -> aunsorm.plugin.v1.DescribeRequest
 	2,  // 5: aunsorm.plugin.v1.Plugin.Configure:input_type -> aunsorm.plugin.v1.ConfigureRequest
 	5,  // 6: aunsorm.plugin.v1.Plugin.Health:input_type -> aunsorm.plugin.v1.HealthRequest
-	7,  // 7: aunsorm.plugin.v1.Plugin.Stop:input_type -> aunsorm.plugin.v1.StopRequest
-	9,  // 8: aunsorm.plugin.v1.Host.Entropy:input_type -> aunsorm.plugin.v1.EntropyRequest
-	11, // 9: aunsorm.plugin.v1.Host.Attestation:input_type -> aunsorm.plugin.v1.AttestationRequest
-	11, // 10: aunsorm.plugin.v1.Host.WatchAttestation:input_type -> aunsorm.plugin.v1.AttestationRequest
-	13, // 11: aunsorm.plugin.v1.Host.Audit:input_type -> aunsorm.plugin.v1.AuditRequest
-	15, // 12: aunsorm.plugin.v1.Host.Peer:input_type -> aunsorm.plugin.v1.PeerRequest
-	17, // 13: aunsorm.plugin.v1.Host.Topology:input_type -> aunsorm.plugin.v1.TopologyRequest
-	1,  // 14: aunsorm.plugin.v1.Plugin.Describe:output_type -> aunsorm.plugin.v1.DescribeResponse
-	4,  // 15: aunsorm.plugin.v1.Plugin.Configure:output_type -> aunsorm.plugin.v1.ConfigureResponse
-	6,  // 16: aunsorm.plugin.v1.Plugin.Health:output_type -> aunsorm.plugin.v1.HealthResponse
-	8,  // 17: aunsorm.plugin.v1.Plugin.Stop:output_type -> aunsorm.plugin.v1.StopResponse
-	10, // 18: aunsorm.plugin.v1.Host.Entropy:output_type -> aunsorm.plugin.v1.EntropyResponse
-	12, // 19: aunsorm.plugin.v1.Host.Attestation:output_type -> aunsorm.plugin.v1.ClockSnapshot
-	12, // 20: aunsorm.plugin.v1.Host.WatchAttestation:output_type -> aunsorm.plugin.v1.ClockSnapshot
-	14, // 21: aunsorm.plugin.v1.Host.Audit:output_type -> aunsorm.plugin.v1.AuditResponse
-	16, // 22: aunsorm.plugin.v1.Host.Peer:output_type -> aunsorm.plugin.v1.PeerResponse
-	19, // 23: aunsorm.plugin.v1.Host.Topology:output_type -> aunsorm.plugin.v1.TopologyResponse
-	14, // [14:24] is the sub-list for method output_type
-	4,  // [4:14] is the sub-list for method input_type
+	7,  // 7: aunsorm.plugin.v1.Plugin.Drain:input_type -> aunsorm.plugin.v1.DrainRequest
+	9,  // 8: aunsorm.plugin.v1.Plugin.Stop:input_type -> aunsorm.plugin.v1.StopRequest
+	11, // 9: aunsorm.plugin.v1.Host.Entropy:input_type -> aunsorm.plugin.v1.EntropyRequest
+	13, // 10: aunsorm.plugin.v1.Host.Attestation:input_type -> aunsorm.plugin.v1.AttestationRequest
+	13, // 11: aunsorm.plugin.v1.Host.WatchAttestation:input_type -> aunsorm.plugin.v1.AttestationRequest
+	15, // 12: aunsorm.plugin.v1.Host.Audit:input_type -> aunsorm.plugin.v1.AuditRequest
+	17, // 13: aunsorm.plugin.v1.Host.Peer:input_type -> aunsorm.plugin.v1.PeerRequest
+	19, // 14: aunsorm.plugin.v1.Host.Topology:input_type -> aunsorm.plugin.v1.TopologyRequest
+	1,  // 15: aunsorm.plugin.v1.Plugin.Describe:output_type -> aunsorm.plugin.v1.DescribeResponse
+	4,  // 16: aunsorm.plugin.v1.Plugin.Configure:output_type -> aunsorm.plugin.v1.ConfigureResponse
+	6,  // 17: aunsorm.plugin.v1.Plugin.Health:output_type -> aunsorm.plugin.v1.HealthResponse
+	8,  // 18: aunsorm.plugin.v1.Plugin.Drain:output_type -> aunsorm.plugin.v1.DrainResponse
+	10, // 19: aunsorm.plugin.v1.Plugin.Stop:output_type -> aunsorm.plugin.v1.StopResponse
+	12, // 20: aunsorm.plugin.v1.Host.Entropy:output_type -> aunsorm.plugin.v1.EntropyResponse
+	14, // 21: aunsorm.plugin.v1.Host.Attestation:output_type -> aunsorm.plugin.v1.ClockSnapshot
+	14, // 22: aunsorm.plugin.v1.Host.WatchAttestation:output_type -> aunsorm.plugin.v1.ClockSnapshot
+	16, // 23: aunsorm.plugin.v1.Host.Audit:output_type -> aunsorm.plugin.v1.AuditResponse
+	18, // 24: aunsorm.plugin.v1.Host.Peer:output_type -> aunsorm.plugin.v1.PeerResponse
+	21, // 25: aunsorm.plugin.v1.Host.Topology:output_type -> aunsorm.plugin.v1.TopologyResponse
+	15, // [15:26] is the sub-list for method output_type
+	4,  // [4:15] is the sub-list for method input_type
 	4,  // [4:4] is the sub-list for extension type_name
 	4,  // [4:4] is the sub-list for extension extendee
 	0,  // [0:4] is the sub-list for field type_name
@@ -1479,7 +1558,7 @@ func file_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugin_proto_rawDesc), len(file_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   22,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/aunsorm/aunsorm/daemon/internal/audit"
+	"github.com/aunsorm/aunsorm/daemon/internal/config"
+	"github.com/aunsorm/aunsorm/daemon/internal/supervisor"
+)
+
+// control implements admin.Controller and SIGHUP reloads over the running
+// daemon.
+type control struct {
+	path   string
+	getenv func(string) string
+	sup    *supervisor.Supervisor
+	audit  *audit.Log
+	log    zerolog.Logger
+
+	mu  sync.Mutex
+	cfg *config.Config
+}
+
+// Plugins implements admin.Controller.
+func (c *control) Plugins() []supervisor.Info {
+	var out []supervisor.Info
+	for _, m := range c.sup.Plugins() {
+		out = append(out, m.Info())
+	}
+	return out
+}
+
+// EffectiveConfig implements admin.Controller.
+func (c *control) EffectiveConfig() map[string]any {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cfg.Redacted()
+}
+
+// load re-reads the configuration file; settings outside plugin blocks
+// only take effect at the next start, which is logged.
+func (c *control) load() (*config.Config, error) {
+	cfg, diags := config.Load(c.path, c.getenv)
+	if diags.HasErrors() {
+		return nil, fmt.Errorf("config: %s", config.FormatDiagnostics(diags))
+	}
+	c.mu.Lock()
+	old := c.cfg
+	c.mu.Unlock()
+	if !sameDaemonSettings(old, cfg) {
+		c.log.Warn().Msg("settings outside plugin blocks changed; they take effect at the next daemon start")
+	}
+	return cfg, nil
+}
+
+// Reload implements admin.Controller.
+func (c *control) Reload(ctx context.Context) ([]supervisor.PluginChange, error) {
+	cfg, err := c.load()
+	if err != nil {
+		c.record(ctx, "config.reload", "", "rejected", map[string]any{"error": err.Error()})
+		return nil, err
+	}
+	changes, err := c.sup.Reload(ctx, cfg.Plugins)
+	c.mu.Lock()
+	c.cfg = cfg
+	c.mu.Unlock()
+	outcome := "ok"
+	if err != nil {
+		outcome = "partial"
+	}
+	c.record(ctx, "config.reload", "", outcome, map[string]any{"changes": changes})
+	c.log.Info().Interface("changes", changes).Err(err).Msg("configuration reloaded")
+	return changes, err
+}
+
+// ReloadPlugin implements admin.Controller.
+func (c *control) ReloadPlugin(ctx context.Context, name string) (supervisor.PluginChange, error) {
+	cfg, err := c.load()
+	if err != nil {
+		return supervisor.PluginChange{Name: name}, err
+	}
+	spec := cfg.FindPlugin(name)
+	if spec == nil {
+		return supervisor.PluginChange{Name: name}, fmt.Errorf("%w: %q is not in %s", supervisor.ErrUnknownPlugin, name, c.path)
+	}
+	ch, err := c.sup.ReloadPlugin(ctx, *spec)
+	c.log.Info().Interface("change", ch).Err(err).Msg("plugin reloaded")
+	return ch, err
+}
+
+func (c *control) record(ctx context.Context, action, subject, outcome string, details map[string]any) {
+	raw, _ := json.Marshal(details)
+	if _, err := c.audit.Append(ctx, audit.Event{Time: time.Now(), Source: audit.SourceDaemon, Action: action,
+		Subject: subject, Outcome: outcome, Details: raw}); err != nil {
+		c.log.Error().Err(err).Msg("audit append failed")
+	}
+}
+
+// watchHUP reloads on SIGHUP until ctx ends.
+func (c *control) watchHUP(ctx context.Context) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGHUP)
+	defer signal.Stop(ch)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ch:
+			c.log.Info().Msg("SIGHUP: reloading configuration")
+			if _, err := c.Reload(ctx); err != nil {
+				c.log.Error().Err(err).Msg("reload failed; plugins that could not be swapped keep running")
+			}
+		}
+	}
+}
+
+// sameDaemonSettings compares what a reload cannot change.
+func sameDaemonSettings(a, b *config.Config) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.DataDir == b.DataDir && a.Gateway == b.Gateway && a.RNG == b.RNG && a.Admin == b.Admin &&
+		a.Clock.MaxAge == b.Clock.MaxAge && a.Clock.Source == b.Clock.Source && a.Clock.RefreshURL == b.Clock.RefreshURL &&
+		a.Clock.AuthorityFingerprint == b.Clock.AuthorityFingerprint && a.Log == b.Log
+}

@@ -1,0 +1,171 @@
+// Package admin is the daemon's admin API: plugin status, reloads and the
+// effective configuration. It listens on a unix socket (mode 0600, under
+// data_dir) by default; a TCP listener is opened only with a bearer token.
+//
+//	GET  /v1/plugins               name, kind, version, pid, status, restarts, uptime, sha256, listener
+//	POST /v1/plugins/{name}/reload hot-swap one plugin from the current config file
+//	POST /v1/reload                re-read the config file and apply it
+//	GET  /v1/config                effective configuration, secrets redacted
+//	GET  /v1/runtime               the daemon's goroutines and open descriptors
+package admin
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/rs/zerolog"
+
+	"github.com/aunsorm/aunsorm/daemon/internal/supervisor"
+	"github.com/aunsorm/aunsorm/sdk/apierror"
+)
+
+// Controller is what the admin API drives; the daemon implements it.
+type Controller interface {
+	Plugins() []supervisor.Info
+	Reload(ctx context.Context) ([]supervisor.PluginChange, error)
+	ReloadPlugin(ctx context.Context, name string) (supervisor.PluginChange, error)
+	EffectiveConfig() map[string]any
+}
+
+// Server is the admin API.
+type Server struct {
+	ctl   Controller
+	log   zerolog.Logger
+	token []byte
+	h     http.Handler
+}
+
+// New returns the admin API. token, when non-empty, is required as a bearer
+// token (used for the TCP listener; the unix socket relies on its mode).
+func New(ctl Controller, log zerolog.Logger) *Server {
+	s := &Server{ctl: ctl, log: log.With().Str("component", "admin").Logger()}
+	r := mux.NewRouter()
+	routes := []struct {
+		method, path string
+		h            http.HandlerFunc
+	}{
+		{http.MethodGet, "/v1/plugins", s.listPlugins},
+		{http.MethodPost, "/v1/plugins/{name}/reload", s.reloadPlugin},
+		{http.MethodPost, "/v1/reload", s.reload},
+		{http.MethodGet, "/v1/config", s.config},
+		{http.MethodGet, "/v1/runtime", s.runtimeInfo},
+	}
+	for _, rt := range routes {
+		r.Methods(rt.method).Path(rt.path).HandlerFunc(rt.h)
+	}
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		apierror.Write(w, r, apierror.NotFound("no admin route for %s %s", r.Method, r.URL.Path))
+	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		apierror.Write(w, r, apierror.MethodNotAllowed(r.Method))
+	})
+	s.h = r
+	return s
+}
+
+// Handler returns the API without authentication (unix socket).
+func (s *Server) Handler() http.Handler { return s.h }
+
+// TokenHandler returns the API behind a bearer token (TCP listener).
+func (s *Server) TokenHandler(token []byte) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || len(token) == 0 || subtle.ConstantTimeCompare([]byte(got), token) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="aunsorm-admin"`)
+			apierror.Write(w, r, apierror.New(http.StatusUnauthorized, "unauthorized", "a valid admin bearer token is required"))
+			return
+		}
+		s.h.ServeHTTP(w, r)
+	})
+}
+
+// ListenUnix opens the admin unix socket with mode 0600, replacing a stale
+// socket file left by a daemon that was killed.
+func ListenUnix(path string) (net.Listener, error) {
+	if st, err := os.Lstat(path); err == nil {
+		if st.Mode()&os.ModeSocket == 0 {
+			return nil, fmt.Errorf("admin: %s exists and is not a socket", path)
+		}
+		if c, err := net.DialTimeout("unix", path, 200*time.Millisecond); err == nil {
+			c.Close()
+			return nil, fmt.Errorf("admin: %s is in use by another daemon", path)
+		}
+		_ = os.Remove(path)
+	}
+	// data_dir is 0700, so the socket is private before the chmod too.
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("admin: %w", err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("admin: %w", err)
+	}
+	return ln, nil
+}
+
+// Serve serves h on ln until ctx ends.
+func Serve(ctx context.Context, ln net.Listener, h http.Handler) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 5 * time.Minute}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func (s *Server) listPlugins(w http.ResponseWriter, r *http.Request) {
+	apierror.WriteJSON(w, http.StatusOK, map[string]any{"plugins": s.ctl.Plugins()})
+}
+
+func (s *Server) reload(w http.ResponseWriter, r *http.Request) {
+	changes, err := s.ctl.Reload(r.Context())
+	s.reply(w, r, map[string]any{"changes": changes}, err)
+}
+
+func (s *Server) reloadPlugin(w http.ResponseWriter, r *http.Request) {
+	ch, err := s.ctl.ReloadPlugin(r.Context(), mux.Vars(r)["name"])
+	if errors.Is(err, supervisor.ErrUnknownPlugin) {
+		apierror.Write(w, r, apierror.NotFound("%v", err))
+		return
+	}
+	s.reply(w, r, map[string]any{"changes": []supervisor.PluginChange{ch}}, err)
+}
+
+// reply sends the reload outcome: 200, or 409 with the changes (rolled-back
+// plugins keep serving) and the reason.
+func (s *Server) reply(w http.ResponseWriter, r *http.Request, body map[string]any, err error) {
+	if err != nil {
+		body["error"] = "reload_failed"
+		body["error_description"] = err.Error()
+		apierror.WriteJSON(w, http.StatusConflict, body)
+		return
+	}
+	apierror.WriteJSON(w, http.StatusOK, body)
+}
+
+func (s *Server) config(w http.ResponseWriter, r *http.Request) {
+	apierror.WriteJSON(w, http.StatusOK, s.ctl.EffectiveConfig())
+}
+
+func (s *Server) runtimeInfo(w http.ResponseWriter, r *http.Request) {
+	fds := -1
+	if ents, err := os.ReadDir("/proc/self/fd"); err == nil {
+		fds = len(ents)
+	}
+	apierror.WriteJSON(w, http.StatusOK, map[string]any{"goroutines": runtime.NumGoroutine(), "open_fds": fds, "pid": os.Getpid()})
+}

@@ -1,0 +1,207 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// setPluginCommand rewrites the crypto plugin's command in the daemon's
+// config file.
+func setPluginCommand(t *testing.T, d *daemon, from, to string) {
+	t.Helper()
+	src, err := os.ReadFile(d.cfgPath)
+	must(t, err)
+	if !bytes.Contains(src, []byte(from)) {
+		t.Fatalf("config lacks %s", from)
+	}
+	must(t, os.WriteFile(d.cfgPath, bytes.Replace(src, []byte(`command = "`+from+`"`), []byte(`command = "`+to+`"`), 1), 0o600))
+}
+
+// loadResult counts a load run's outcomes.
+type loadResult struct {
+	ok, failed atomic.Int64
+	mu         sync.Mutex
+	versions   []string
+	errors     []string
+}
+
+// runLoad sends about rate requests/s (POST encrypt and GET random,
+// alternating) until ctx ends.
+func runLoad(ctx context.Context, url string, rate int, res *loadResult) *sync.WaitGroup {
+	var wg sync.WaitGroup
+	client := &http.Client{Timeout: 10 * time.Second}
+	body := []byte(`{"algorithm":"AES-256-GCM","key":"` + b64.EncodeToString(make([]byte, 32)) + `","plaintext":"aGVsbG8"}`)
+	tick := time.NewTicker(time.Second / time.Duration(rate))
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer tick.Stop()
+		var n int
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			n++
+			wg.Add(1)
+			go func(n int) {
+				defer wg.Done()
+				var req *http.Request
+				if n%2 == 0 {
+					req, _ = http.NewRequest("POST", url+"/crypto/encrypt", bytes.NewReader(body))
+					req.Header.Set("Content-Type", "application/json")
+				} else {
+					req, _ = http.NewRequest("GET", url+"/crypto/random?bytes=16", nil)
+				}
+				resp, err := client.Do(req)
+				if err != nil {
+					res.failed.Add(1)
+					res.mu.Lock()
+					res.errors = append(res.errors, err.Error())
+					res.mu.Unlock()
+					return
+				}
+				var buf bytes.Buffer
+				_, _ = buf.ReadFrom(resp.Body)
+				resp.Body.Close()
+				res.mu.Lock()
+				defer res.mu.Unlock()
+				if resp.StatusCode != 200 {
+					res.failed.Add(1)
+					res.errors = append(res.errors, fmt.Sprintf("%d %s", resp.StatusCode, buf.String()))
+					return
+				}
+				res.ok.Add(1)
+				v := resp.Header.Get("X-Aunsorm-Plugin")
+				if len(res.versions) == 0 || res.versions[len(res.versions)-1] != v {
+					res.versions = append(res.versions, v)
+				}
+			}(n)
+		}
+	}()
+	return &wg
+}
+
+// TestHotSwapUnderLoad swaps the crypto plugin for a rebuilt binary while
+// ~200 req/s flow through the gateway: no request fails, and responses
+// move from the old version to the new one.
+func TestHotSwapUnderLoad(t *testing.T) {
+	d := startDaemon(t, daemonOpts{Plugins: map[string]string{"crypto": ""}})
+	ctx, cancel := context.WithCancel(context.Background())
+	var res loadResult
+	wg := runLoad(ctx, d.url, 200, &res)
+	time.Sleep(time.Second)
+
+	setPluginCommand(t, d, bins.plugins["crypto"], bins.plugins["crypto-v2"])
+	start := time.Now()
+	out, err := exec.Command(bins.daemon, "reload", "-config", d.cfgPath).CombinedOutput()
+	took := time.Since(start)
+	if err != nil || !strings.Contains(string(out), "crypto: swapped (0.1.0 -> 2.0.0-swapped)") {
+		t.Fatalf("reload: %v\n%s", err, out)
+	}
+	time.Sleep(time.Second)
+	// And back again with SIGHUP.
+	setPluginCommand(t, d, bins.plugins["crypto-v2"], bins.plugins["crypto"])
+	must(t, d.cmd.Process.Signal(syscall.SIGHUP))
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		res.mu.Lock()
+		last := ""
+		if len(res.versions) > 0 {
+			last = res.versions[len(res.versions)-1]
+		}
+		n := len(res.versions)
+		res.mu.Unlock()
+		if n >= 3 && last == "aunsorm-crypto/0.1.0" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("versions seen: %v", res.versions)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond)
+	cancel()
+	wg.Wait()
+	t.Logf("ok=%d failed=%d versions=%v reload took %s", res.ok.Load(), res.failed.Load(), res.versions, took)
+	if res.failed.Load() != 0 {
+		t.Fatalf("%d requests failed across the swaps: %v", res.failed.Load(), res.errors)
+	}
+	if want := []string{"aunsorm-crypto/0.1.0", "aunsorm-crypto/2.0.0-swapped", "aunsorm-crypto/0.1.0"}; strings.Join(res.versions, ",") != strings.Join(want, ",") {
+		t.Fatalf("versions = %v, want %v", res.versions, want)
+	}
+	// Only one crypto process is left once the last old one has drained.
+	var n int
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		n = 0
+		for _, c := range childPIDs(d.cmd.Process.Pid) {
+			if alive(c) {
+				n++
+			}
+		}
+		if n == 1 {
+			break
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d plugin processes after the swaps", n)
+	}
+}
+
+// TestSwapRollback: a replacement that cannot start leaves the old plugin
+// serving, and the reload reports why.
+func TestSwapRollback(t *testing.T) {
+	d := startDaemon(t, daemonOpts{Plugins: map[string]string{"crypto": ""}})
+	src, err := os.ReadFile(d.cfgPath)
+	must(t, err)
+	tests := []struct {
+		name, edit, want string
+	}{
+		{"fail/bad-plugin-config", strings.Replace(string(src), `command = "`+bins.plugins["crypto"]+`"`, `command = "`+bins.plugins["crypto-v2"]+`"
+  config {
+    max_body_bytes = 1
+  }`, 1), "max_body_bytes"},
+		{"fail/sha256-mismatch", strings.Replace(string(src), `command = "`+bins.plugins["crypto"]+`"`, `command = "`+bins.plugins["crypto-v2"]+`"
+  sha256 = "`+strings.Repeat("0", 64)+`"`, 1), "sha256 mismatch"},
+		{"fail/not-a-plugin", strings.Replace(string(src), `command = "`+bins.plugins["crypto"]+`"`, `command = "/bin/true"`, 1), "crypto"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			must(t, os.WriteFile(d.cfgPath, []byte(tc.edit), 0o600))
+			out, err := exec.Command(bins.daemon, "reload", "-config", d.cfgPath).CombinedOutput()
+			if err == nil || !strings.Contains(string(out), "rolled_back") || !strings.Contains(string(out), tc.want) {
+				t.Fatalf("reload: err=%v\n%s", err, out)
+			}
+			r := do(t, "GET", d.url+"/crypto/random?bytes=4", nil)
+			if r.status != 200 || r.header.Get("X-Aunsorm-Plugin") != "aunsorm-crypto/0.1.0" {
+				t.Fatalf("after rollback: %d %v", r.status, r.header.Get("X-Aunsorm-Plugin"))
+			}
+		})
+	}
+	must(t, os.WriteFile(d.cfgPath, src, 0o600))
+	// The audit log recorded the rollbacks.
+	var plugins struct {
+		Plugins []map[string]any `json:"plugins"`
+	}
+	out, err := exec.Command(bins.daemon, "plugin", "list", "-config", d.cfgPath).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "crypto") || !strings.Contains(string(out), "running") {
+		t.Fatalf("plugin list: %v\n%s", err, out)
+	}
+	_ = json.Unmarshal(nil, &plugins)
+	if _, err := os.Stat(filepath.Join(d.dir, "data", "audit", "audit.db")); err != nil {
+		t.Fatal(err)
+	}
+}
