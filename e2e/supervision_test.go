@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -93,6 +95,7 @@ func TestKillPluginUnderLoad(t *testing.T) {
 	}
 	warm.Wait()
 	baseFDs := openFDs(d.cmd.Process.Pid)
+	baseG, _ := runtimeStats(t, d)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var ok, unavailable, slow503, other atomic.Int64
@@ -166,6 +169,17 @@ func TestKillPluginUnderLoad(t *testing.T) {
 	if n := openFDs(d.cmd.Process.Pid); n > baseFDs+2 {
 		t.Fatalf("daemon fds grew from %d to %d", baseFDs, n)
 	}
+	// So do its goroutines (a few of go-plugin's exit watchers may still be
+	// winding down: allow a small margin).
+	var g int
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		if g, _ = runtimeStats(t, d); g <= baseG+5 {
+			break
+		}
+	}
+	if g > baseG+5 {
+		t.Fatalf("daemon goroutines grew from %d to %d", baseG, g)
+	}
 	h := do(t, "GET", d.url+"/health", nil)
 	if h.status != 200 {
 		t.Fatalf("health after kills: %d %s", h.status, h.body)
@@ -233,4 +247,57 @@ func TestHostilePluginOutput(t *testing.T) {
 	if strings.Contains(logs, `"level":"panic"`) || strings.Contains(logs, `"level":"fatal"`) {
 		t.Error("a plugin line was logged at panic/fatal level")
 	}
+}
+
+// TestPluginIsolation: a plugin sees neither the daemon's environment nor
+// its open files, and stdout noise before the handshake does not stop it.
+func TestPluginIsolation(t *testing.T) {
+	d := startDaemon(t, daemonOpts{
+		Plugins: map[string]string{"spam": "#kind=stderrspam\n  env = { ONLY_THIS = \"yes\" }"},
+		Env:     []string{"AUNSORM_TEST_DAEMON_SECRET=do-not-leak"},
+	})
+	r := do(t, "GET", d.url+"/spam/env", nil)
+	if r.status != 200 {
+		t.Fatalf("env: %d %s", r.status, r.body)
+	}
+	var got struct {
+		Env []string `json:"env"`
+		FDs []string `json:"fds"`
+	}
+	must(t, json.Unmarshal(r.body, &got))
+	env := strings.Join(got.Env, "\n")
+	if strings.Contains(env, "do-not-leak") || strings.Contains(env, "HOME=") || strings.Contains(env, "PATH=") {
+		t.Fatalf("plugin inherited the daemon's environment:\n%s", env)
+	}
+	if !strings.Contains(env, "ONLY_THIS=yes") {
+		t.Fatalf("configured env missing:\n%s", env)
+	}
+	for _, fd := range got.FDs {
+		if strings.Contains(fd, d.dir) {
+			t.Fatalf("plugin holds a daemon file: %s (all: %v)", fd, got.FDs)
+		}
+	}
+	if !strings.Contains(d.logs.String(), "hello from init, before the handshake") {
+		t.Fatal("pre-handshake stdout was not logged")
+	}
+}
+
+// runtimeStats reads the daemon's goroutine and descriptor counts from the
+// admin API over its unix socket.
+func runtimeStats(t testing.TB, d *daemon) (goroutines, fds int) {
+	t.Helper()
+	c := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", filepath.Join(d.dir, "data", "admin.sock"))
+	}}}
+	resp, err := c.Get("http://admin/v1/runtime")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v struct {
+		Goroutines int `json:"goroutines"`
+		FDs        int `json:"open_fds"`
+	}
+	must(t, json.NewDecoder(resp.Body).Decode(&v))
+	return v.Goroutines, v.FDs
 }

@@ -83,14 +83,9 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: plugin %q: read %s: %v", ErrLaunch, cfg.Name, path, err)
 	}
-	var secure *goplugin.SecureConfig
-	if cfg.SHA256 != "" {
-		want := strings.ToLower(cfg.SHA256)
-		if digest != want {
-			return nil, fmt.Errorf("%w: plugin %q: %s: expected sha256 %s, actual %s", ErrDigestMismatch, cfg.Name, path, want, digest)
-		}
-		sum, _ := hex.DecodeString(want)
-		secure = &goplugin.SecureConfig{Checksum: sum, Hash: sha256.New()}
+	pin := strings.ToLower(cfg.SHA256)
+	if pin != "" && digest != pin {
+		return nil, fmt.Errorf("%w: plugin %q: %s: expected sha256 %s, actual %s", ErrDigestMismatch, cfg.Name, path, pin, digest)
 	}
 
 	// The read end of this pipe is the plugin's lifeline: when the daemon
@@ -112,8 +107,7 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 	gp := goplugin.NewClient(&goplugin.ClientConfig{
 		HandshakeConfig:  Handshake,
 		VersionedPlugins: map[int]goplugin.PluginSet{ProtocolVersion: {dispenseName: &grpcPlugin{host: cfg.Host}}},
-		Cmd:              cmd,
-		SecureConfig:     secure,
+		RunnerFunc:       runnerFunc(cmd, pin, stdout),
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
 		AutoMTLS:         true,
 		SkipHostEnv:      true,
@@ -131,8 +125,8 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 	}
 	rpcClient, err := gp.Client()
 	if err != nil {
-		if errors.Is(err, goplugin.ErrChecksumsDoNotMatch) {
-			return fail(fmt.Errorf("%w: plugin %q: binary changed during launch", ErrDigestMismatch, cfg.Name))
+		if errors.Is(err, ErrDigestMismatch) {
+			return fail(fmt.Errorf("plugin %q: %w", cfg.Name, err))
 		}
 		return fail(fmt.Errorf("%w: plugin %q: %v", ErrLaunch, cfg.Name, err))
 	}

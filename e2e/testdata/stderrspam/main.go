@@ -5,6 +5,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"context"
 	"fmt"
 	"net/http"
@@ -13,6 +14,13 @@ import (
 
 	"github.com/aunsorm/aunsorm/sdk/plugin"
 )
+
+// init prints to stdout before the plugin handshake: the daemon must not
+// mistake it for the handshake or fail to launch the plugin.
+func init() {
+	fmt.Println("hello from init, before the handshake")
+	fmt.Println("1|2|tcp|but not a handshake")
+}
 
 type spam struct{}
 
@@ -24,7 +32,20 @@ func (spam) Configure(_ context.Context, env *plugin.Env) (http.Handler, error) 
 	if env.ValidateOnly {
 		return nil, nil
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux := http.NewServeMux()
+	// /spam/env reports what the process inherited: its environment and its
+	// open file descriptors.
+	mux.HandleFunc("/spam/env", func(w http.ResponseWriter, r *http.Request) {
+		fds, _ := os.ReadDir("/proc/self/fd")
+		names := make([]string, 0, len(fds))
+		for _, f := range fds {
+			target, _ := os.Readlink("/proc/self/fd/" + f.Name())
+			names = append(names, f.Name()+"="+target)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"env": os.Environ(), "fds": names})
+	})
+	mux.HandleFunc("/spam/", func(w http.ResponseWriter, r *http.Request) {
 		lines := []string{
 			`{"@timestamp":1}`,
 			`{"@level":7,"@message":{"x":1},"@timestamp":[]}`,
@@ -53,7 +74,8 @@ func (spam) Configure(_ context.Context, env *plugin.Env) (http.Handler, error) 
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"ok":true}`))
-	}), nil
+	})
+	return mux, nil
 }
 
 func main() { plugin.Serve(spam{}) }
