@@ -172,8 +172,11 @@ func newAuthority(ctx context.Context, cfg *config.Config, rand io.Reader, log z
 		return attest.NewRemote(ctx, log, attest.RemoteConfig{URL: cfg.Clock.RefreshURL,
 			Fingerprint: cfg.Clock.AuthorityFingerprint, MaxAge: cfg.Clock.MaxAge})
 	}
-	a, err := attest.NewLocal(log, attest.LocalConfig{Dir: filepath.Join(cfg.DataDir, "clock"), ID: "aunsormd-local",
-		MaxAge: cfg.Clock.MaxAge, Rand: rand})
+	lc := attest.LocalConfig{Dir: filepath.Join(cfg.DataDir, "clock"), ID: "aunsormd-local", MaxAge: cfg.Clock.MaxAge, Rand: rand}
+	if len(cfg.Clock.NTPServers) > 0 {
+		lc.Offset = attest.NTPOffset(cfg.Clock.NTPServers)
+	}
+	a, err := attest.NewLocal(log, lc)
 	if err != nil {
 		return nil, err
 	}

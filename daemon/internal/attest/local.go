@@ -43,6 +43,10 @@ type OffsetSample struct {
 
 var x509MarshalPKIX = x509.MarshalPKIXPublicKey
 
+// ntpMinPoll is the shortest interval between two offset measurements
+// (NTP's minimum poll interval, 2^6 s).
+const ntpMinPoll = 64 * time.Second
+
 // NewLocal loads or creates the authority key and returns an Authority that
 // signs a snapshot right away and then every refresh interval once Run.
 func NewLocal(log zerolog.Logger, cfg LocalConfig) (*Authority, error) {
@@ -58,8 +62,12 @@ func NewLocal(log zerolog.Logger, cfg LocalConfig) (*Authority, error) {
 	a.refreshEnabled = true
 	var sample OffsetSample
 	var haveSample bool
+	var measured time.Time
 	sign := func(ctx context.Context) {
-		if cfg.Offset != nil {
+		// Measure at most every ntpMinPoll: snapshots are signed far more
+		// often than an NTP server wants to be asked.
+		if cfg.Offset != nil && (measured.IsZero() || cfg.Now().Sub(measured) >= ntpMinPoll) {
+			measured = cfg.Now()
 			if s, err := cfg.Offset(ctx); err == nil {
 				sample, haveSample = s, true
 			} else {
