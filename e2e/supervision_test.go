@@ -301,3 +301,35 @@ func runtimeStats(t testing.TB, d *daemon) (goroutines, fds int) {
 	must(t, json.NewDecoder(resp.Body).Decode(&v))
 	return v.Goroutines, v.FDs
 }
+
+// TestHungPlugin: a stopped (SIGSTOP) plugin is detected by health pings,
+// killed and relaunched; a request stuck in it gets 504 at the deadline.
+func TestHungPlugin(t *testing.T) {
+	d := startDaemon(t, daemonOpts{
+		Plugins: map[string]string{"crypto": "  health_interval = \"200ms\"\n  health_timeout = \"200ms\"\n  health_failures = 6"},
+		Gateway: "tls {\n    disabled = true\n  }\n  upstream_timeout = \"500ms\"\n  rate_limit {\n    requests_per_second = 0\n  }",
+	})
+	pid := pluginPID(t, d, bins.plugins["crypto"])
+	must(t, syscall.Kill(pid, syscall.SIGSTOP))
+	defer syscall.Kill(pid, syscall.SIGKILL)
+	stopped := time.Now()
+	// Detection takes about 6 pings of 200 ms; the gateway's deadline is
+	// 500 ms, so a request meanwhile gets 504 instead of hanging.
+	r := do(t, "GET", d.url+"/crypto/random?bytes=4", nil)
+	wantError(t, r, 504, "upstream_timeout")
+	for {
+		if np := pluginPID(t, d, bins.plugins["crypto"]); np != pid {
+			if r := do(t, "GET", d.url+"/crypto/random?bytes=4", nil); r.status == 200 {
+				break
+			}
+		}
+		if time.Since(stopped) > 5*time.Second {
+			t.Fatal("hung plugin not replaced within 5s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("hung plugin replaced and serving %s after SIGSTOP", time.Since(stopped))
+	if alive(pid) {
+		t.Fatal("the hung process was not killed")
+	}
+}

@@ -204,12 +204,22 @@ func (c *Client) Stop(ctx context.Context, drain time.Duration) error {
 	sctx, cancel := context.WithTimeout(ctx, drain+2*time.Second)
 	defer cancel()
 	_, err := c.rpc.Stop(sctx, &pluginv1.StopRequest{DrainTimeoutMs: drain.Milliseconds()})
+	if err == nil {
+		// The plugin exits by itself once it has replied.
+		for end := time.Now().Add(time.Second); !c.gp.Exited() && time.Now().Before(end); {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
 	c.Kill()
 	return FromStatus(err)
 }
 
-// Kill ends the plugin process now.
+// Kill ends the plugin process now (SIGKILL: a hung or stopped process
+// cannot delay it), then releases go-plugin's resources.
 func (c *Client) Kill() {
+	if c.cmd.Process != nil {
+		_ = c.cmd.Process.Kill()
+	}
 	c.gp.Kill()
 	c.parentW.Close()
 }
