@@ -205,3 +205,55 @@ func TestSwapRollback(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestPinnedBinaryReplacedOnDisk: a pinned binary replaced after start is
+// refused at the next relaunch, with the expected and actual digests in
+// the log, and clients get a fast 503 instead of the unpinned code.
+func TestPinnedBinaryReplacedOnDisk(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "aunsorm-plugin-crypto")
+	copyFile(t, bins.plugins["crypto"], bin)
+	pin, err := fileSHA256(bin)
+	must(t, err)
+	d := startDaemon(t, daemonOpts{Plugins: map[string]string{"crypto": "#kind=crypto\n  sha256 = \"" + pin + "\"\n  max_crashes = 2"}})
+	// Point the block at our copy.
+	setPluginCommand(t, d, bins.plugins["crypto"], bin)
+	out, err := exec.Command(bins.daemon, "reload", "-config", d.cfgPath).CombinedOutput()
+	if err != nil {
+		t.Fatalf("reload onto the copy: %v\n%s", err, out)
+	}
+	// Replace the file (new inode, as a package upgrade would) and kill the plugin.
+	pid := pluginPID(t, d, bin)
+	copyFile(t, bins.plugins["crypto-v2"], bin+".new")
+	must(t, os.Rename(bin+".new", bin))
+	actual, err := fileSHA256(bin)
+	must(t, err)
+	must(t, syscall.Kill(pid, syscall.SIGKILL))
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(d.logs.String(), actual) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no refusal naming the new digest in the log:\n%s", tail(d.logs.String(), 30))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	logs := d.logs.String()
+	if !strings.Contains(logs, "sha256 mismatch") || !strings.Contains(logs, pin) {
+		t.Fatalf("log lacks mismatch with expected digest:\n%s", tail(logs, 30))
+	}
+	start := time.Now()
+	r := do(t, "GET", d.url+"/crypto/random?bytes=4", nil)
+	wantError(t, r, 503, "plugin_unavailable")
+	if took := time.Since(start); took > 50*time.Millisecond {
+		t.Fatalf("503 took %s", took)
+	}
+	if h := do(t, "GET", d.url+"/health", nil); h.status != 503 {
+		t.Fatalf("health with a refused plugin: %d", h.status)
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	must(t, err)
+	must(t, os.WriteFile(to, b, 0o755))
+}
