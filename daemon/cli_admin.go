@@ -79,7 +79,7 @@ func runPlugin(ctx context.Context, args []string, getenv func(string) string, s
 			fmt.Fprintln(stderr, "usage: aunsormd plugin sha256 PATH")
 			return 2
 		}
-		d, err := plugin.FileDigest(args[1])
+		d, err := pluginDigest(args[1])
 		if err != nil {
 			fmt.Fprintln(stderr, "aunsormd:", err)
 			return 1
@@ -172,3 +172,6 @@ func printReload(ctx context.Context, c *http.Client, path string, stdout, stder
 	}
 	return 0
 }
+
+// pluginDigest is the digest the sha256 pin compares against.
+func pluginDigest(path string) (string, error) { return plugin.FileDigest(path) }

@@ -65,3 +65,21 @@ plugin "crypto" {
 		})
 	}
 }
+
+// TestPluginVerify runs the conformance suite through the CLI.
+func TestPluginVerify(t *testing.T) {
+	out, err := exec.Command(bins.daemon, "plugin", "verify", "-kind", "crypto", bins.plugins["crypto"]).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "checks passed") || !strings.Contains(string(out), "sha256 = ") {
+		t.Fatalf("verify crypto: %v\n%s", err, out)
+	}
+	out, err = exec.Command(bins.daemon, "plugin", "verify", "-kind", "pqc", bins.plugins["crypto"]).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "FAIL  describe") || !strings.Contains(string(out), "do not pin") {
+		t.Fatalf("verify with the wrong kind: %v\n%s", err, out)
+	}
+	d, err := fileSHA256(bins.plugins["crypto"])
+	must(t, err)
+	out, err = exec.Command(bins.daemon, "plugin", "sha256", bins.plugins["crypto"]).CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(out), d+"  ") {
+		t.Fatalf("plugin sha256: %v %s", err, out)
+	}
+}

@@ -57,9 +57,10 @@ func roundTrip(r *http.Request) (*http.Response, error) {
 	return m.Transport().RoundTrip(r)
 }
 
-// modifyResponse drops the plugin's own attestation headers: the gateway's
-// (set before proxying) are the ones the client sees.
+// modifyResponse drops the headers the gateway already set before
+// proxying (request id, attested time and age), so the client sees each once.
 func modifyResponse(resp *http.Response) error {
+	resp.Header.Del(apierror.RequestIDHeader)
 	resp.Header.Del(calibration.HeaderAttestedTime)
 	resp.Header.Del(calibration.HeaderAttestationAge)
 	return nil

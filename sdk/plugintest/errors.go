@@ -1,0 +1,15 @@
+package plugintest
+
+import "errors"
+
+// Errors returned by this package; test with errors.Is.
+var (
+	// ErrOptions: the Options are incomplete or inconsistent.
+	ErrOptions = errors.New("plugintest: invalid options")
+	// ErrUnhealthy: the plugin did not report healthy after Configure.
+	ErrUnhealthy = errors.New("plugintest: plugin did not become healthy")
+	// ErrNonconformant: the plugin breaks a rule of the conformance suite.
+	ErrNonconformant = errors.New("plugintest: plugin does not conform")
+	// ErrInvalidAuditEvent: the plugin sent an audit event the daemon would refuse.
+	ErrInvalidAuditEvent = errors.New("plugintest: invalid audit event")
+)
