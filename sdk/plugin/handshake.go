@@ -24,6 +24,7 @@ const dispenseName = "aunsorm"
 // Environment variables the daemon sets for the plugin process.
 const (
 	envListenerFD = "AUNSORM_LISTENER_FD"
+	envLocalFD    = "AUNSORM_LOCAL_LISTENER_FD"
 	envParentFD   = "AUNSORM_PARENT_FD"
 )
 

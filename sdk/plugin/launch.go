@@ -35,6 +35,9 @@ type LaunchConfig struct {
 	SHA256 string
 	// Listener is the listening socket handed to the plugin as fd 3.
 	Listener *os.File
+	// LocalListener, optional, is a second listening socket (the unix
+	// socket the gateway proxies over) handed over as fd 5.
+	LocalListener *os.File
 	// Host serves the host services to this plugin, bound to its identity.
 	Host pluginv1.HostServer
 	// Logger receives the plugin's stderr lines and go-plugin's own messages.
@@ -99,6 +102,10 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 	cmd := exec.Command(path, cfg.Args...)
 	cmd.Env = append([]string{envListenerFD + "=3", envParentFD + "=4"}, cfg.Env...)
 	cmd.ExtraFiles = []*os.File{cfg.Listener, parentR}
+	if cfg.LocalListener != nil {
+		cmd.Env = append(cmd.Env, envLocalFD+"=5")
+		cmd.ExtraFiles = append(cmd.ExtraFiles, cfg.LocalListener)
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 
 	log := cfg.Logger.With().Str("plugin", cfg.Name).Logger()

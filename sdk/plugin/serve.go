@@ -27,15 +27,21 @@ func serve(p Plugin, stderr *os.File) int {
 
 	// The listener must be taken from fd 3 before go-plugin opens any file
 	// descriptor of its own, or fd 3 may be reused.
-	ln, err := inheritedListener()
+	ln, err := inheritedListener(envListenerFD, true)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s %s: %v\nThis binary is an Aunsorm plugin; aunsormd launches it from its HCL configuration.\n", desc.Name, desc.Version, err)
 		return 1
 	}
+	lns := []net.Listener{ln}
+	// The daemon may also pass a unix socket the gateway proxies over
+	// (cheaper than TCP loopback); the same handler serves both.
+	if local, err := inheritedListener(envLocalFD, false); err == nil && local != nil {
+		lns = append(lns, local)
+	}
 	watchParent(log)
 	ignoreStopSignals(log)
 
-	srv := newPluginServer(p, ln, log)
+	srv := newPluginServer(p, lns, log)
 	goplugin.Serve(&goplugin.ServeConfig{
 		HandshakeConfig: Handshake,
 		VersionedPlugins: map[int]goplugin.PluginSet{
@@ -63,16 +69,20 @@ func ignoreStopSignals(log zerolog.Logger) {
 	}()
 }
 
-// inheritedListener turns the socket the daemon passed (fd named by
-// AUNSORM_LISTENER_FD, normally 3) into a net.Listener.
-func inheritedListener() (net.Listener, error) {
-	v := os.Getenv(envListenerFD)
+// inheritedListener turns a socket the daemon passed (its fd number in the
+// environment variable env: AUNSORM_LISTENER_FD, normally 3, for the
+// plugin's TCP socket) into a net.Listener. An optional one may be absent.
+func inheritedListener(env string, required bool) (net.Listener, error) {
+	v := os.Getenv(env)
 	if v == "" {
+		if !required {
+			return nil, nil
+		}
 		return nil, ErrNotServed
 	}
 	fd, err := strconv.Atoi(v)
 	if err != nil || fd < 3 {
-		return nil, fmt.Errorf("%w: bad %s", ErrNotServed, envListenerFD)
+		return nil, fmt.Errorf("%w: bad %s", ErrNotServed, env)
 	}
 	f := os.NewFile(uintptr(fd), "aunsorm-listener")
 	if f == nil {

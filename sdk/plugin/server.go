@@ -31,7 +31,7 @@ type pluginServer struct {
 
 	impl   Plugin
 	desc   Descriptor
-	ln     net.Listener
+	lns    []net.Listener // [0] the TCP socket; [1] the gateway's unix socket, if any
 	log    zerolog.Logger
 	broker *goplugin.GRPCBroker
 
@@ -48,9 +48,9 @@ type pluginServer struct {
 	tracker    *clock.Tracker
 }
 
-func newPluginServer(impl Plugin, ln net.Listener, log zerolog.Logger) *pluginServer {
+func newPluginServer(impl Plugin, lns []net.Listener, log zerolog.Logger) *pluginServer {
 	life, cancel := context.WithCancel(context.Background())
-	return &pluginServer{impl: impl, desc: impl.Describe(), ln: ln, log: log, life: life, cancel: cancel}
+	return &pluginServer{impl: impl, desc: impl.Describe(), lns: lns, log: log, life: life, cancel: cancel}
 }
 
 // Describe implements pluginv1.PluginServer.
@@ -134,13 +134,15 @@ func (s *pluginServer) Configure(ctx context.Context, req *pluginv1.ConfigureReq
 		ErrorLog:          nil,
 	}
 	srv := s.httpSrv
-	go func() {
-		if err := srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) && !s.draining.Load() {
-			s.log.Error().Err(err).Msg("http server stopped")
-		}
-	}()
+	for _, ln := range s.lns {
+		go func() {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) && !s.draining.Load() {
+				s.log.Error().Err(err).Msg("http server stopped")
+			}
+		}()
+	}
 	s.configured = true
-	s.log.Info().Str("version", s.desc.Version).Str("listen", s.ln.Addr().String()).Msg("plugin serving")
+	s.log.Info().Str("version", s.desc.Version).Str("listen", s.lns[0].Addr().String()).Msg("plugin serving")
 	return &pluginv1.ConfigureResponse{}, nil
 }
 
@@ -283,7 +285,9 @@ func (s *pluginServer) Health(ctx context.Context, _ *pluginv1.HealthRequest) (*
 // connections already open keep being served until Stop.
 func (s *pluginServer) Drain(context.Context, *pluginv1.DrainRequest) (*pluginv1.DrainResponse, error) {
 	s.draining.Store(true)
-	_ = s.ln.Close()
+	for _, ln := range s.lns {
+		_ = ln.Close()
+	}
 	s.log.Info().Msg("draining: no longer accepting connections")
 	return &pluginv1.DrainResponse{}, nil
 }
@@ -305,7 +309,9 @@ func (s *pluginServer) Stop(ctx context.Context, req *pluginv1.StopRequest) (*pl
 			_ = s.httpSrv.Close()
 		}
 	} else {
-		_ = s.ln.Close()
+		for _, ln := range s.lns {
+			_ = ln.Close()
+		}
 	}
 	if c, ok := s.impl.(Closer); ok {
 		if err := c.Close(dctx); err != nil {

@@ -60,7 +60,7 @@ func New(ctl Controller, log zerolog.Logger) *Server {
 		{http.MethodGet, "/v1/runtime", s.runtimeInfo},
 	}
 	for _, rt := range routes {
-		r.Methods(rt.method).Path(rt.path).HandlerFunc(rt.h)
+		r.Path(rt.path).Methods(rt.method).HandlerFunc(rt.h)
 	}
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		apierror.Write(w, r, apierror.NotFound("no admin route for %s %s", r.Method, r.URL.Path))

@@ -75,7 +75,7 @@ func NewRemote(ctx context.Context, log zerolog.Logger, cfg RemoteConfig) (*Auth
 			break
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
-			return nil, fmt.Errorf("%w: no trusted snapshot from %s: %v", ErrRemote, cfg.URL, err)
+			return nil, fmt.Errorf("%w: no trusted snapshot from %s: %w", ErrRemote, cfg.URL, err)
 		}
 		select {
 		case <-ctx.Done():

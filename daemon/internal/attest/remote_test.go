@@ -311,9 +311,10 @@ func TestRemoteRun(t *testing.T) {
 		want error
 	}{
 		{"ok/keeps-polling", serveOK, func(st clock.Status) bool { return st.Fresh && st.Updates >= 4 }, nil},
-		{"fail/server-stops-answering", serveUnavailable, func(st clock.Status) bool { return !st.Fresh }, clock.ErrStale},
+		{"fail/server-stops-answering", serveUnavailable, func(st clock.Status) bool { return !st.Fresh && errors.Is(st.Err, clock.ErrStale) }, clock.ErrStale},
 		{"ok/recovers", serveOK, func(st clock.Status) bool { return st.Fresh }, nil},
-		{"fail/server-switches-key", serveWrongKey, func(st clock.Status) bool { return !st.Fresh }, clock.ErrUntrusted},
+		// Stale, and the reason reported is the untrusted authority.
+		{"fail/server-switches-key", serveWrongKey, func(st clock.Status) bool { return !st.Fresh && errors.Is(st.Err, clock.ErrUntrusted) }, clock.ErrUntrusted},
 		{"ok/recovers-again", serveOK, func(st clock.Status) bool { return st.Fresh }, nil},
 	}
 	for _, st := range steps {

@@ -185,7 +185,6 @@ func TestTLSConfigDev(t *testing.T) {
 }
 
 func TestTLSConfigStaleTempKeyFile(t *testing.T) {
-	t.Skip("BUG: gateway writePEM reuses a leftover <file>.tmp without resetting its mode, so server.key/ca.key can end up world-readable")
 	dir := t.TempDir()
 	for _, f := range []string{devCAKey, devKeyFile} {
 		if err := os.WriteFile(filepath.Join(dir, f+".tmp"), []byte("stale"), 0o644); err != nil {

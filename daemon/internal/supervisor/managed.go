@@ -33,13 +33,17 @@ const (
 // Managed is one configured plugin: its socket, its current process and its
 // supervision state.
 type Managed struct {
-	s       *Supervisor
-	name    string
-	addr    string
-	ln      net.Listener
-	lnFile  *os.File
-	binding *host.Binding
-	log     zerolog.Logger
+	s      *Supervisor
+	name   string
+	addr   string
+	ln     net.Listener
+	lnFile *os.File
+	// local is the unix socket the gateway proxies over (nil: use TCP).
+	local     net.Listener
+	localFile *os.File
+	localPath string
+	binding   *host.Binding
+	log       zerolog.Logger
 
 	spec      atomic.Pointer[config.Plugin]
 	inst      atomic.Pointer[instance]
@@ -52,7 +56,7 @@ type Managed struct {
 	// queue (no plugin process is there to accept).
 	refuseMu   sync.Mutex
 	refuseStop chan struct{}
-	refuseDone chan struct{}
+	refuseDone []chan struct{}
 
 	stMu      sync.Mutex
 	status    string
@@ -68,25 +72,51 @@ type instance struct {
 }
 
 func (s *Supervisor) newManaged(spec config.Plugin) (*Managed, error) {
-	ln, f, err := listen(spec.Listen)
+	ln, f, err := listen("tcp", spec.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("%w: plugin %q on %s: %v", ErrListen, spec.Name, spec.Listen, err)
 	}
+	local, localFile, localPath, err := s.localSocket(spec.Name)
+	if err != nil {
+		ln.Close()
+		f.Close()
+		return nil, fmt.Errorf("%w: plugin %q unix socket: %v", ErrListen, spec.Name, err)
+	}
 	m := &Managed{s: s, name: spec.Name, addr: ln.Addr().String(), ln: ln, lnFile: f,
+		local: local, localFile: localFile, localPath: localPath,
 		binding: s.opts.Services.Bind(spec.Name), status: StatusStarting,
 		log: s.log.With().Str("plugin", spec.Name).Logger()}
 	m.spec.Store(&spec)
-	m.transport.Store(newTransport())
+	m.transport.Store(m.newTransport())
 	return m, nil
+}
+
+// closeSockets closes the plugin's sockets (the daemon's copies).
+func (m *Managed) closeSockets() {
+	m.ln.Close()
+	m.lnFile.Close()
+	if m.local != nil {
+		m.local.Close()
+		m.localFile.Close()
+	}
 }
 
 // newTransport returns the upstream transport for one plugin generation.
 // Every swap gets a fresh one so no request rides an idle connection to a
-// process that is going away.
-func newTransport() *http.Transport {
+// process that is going away. It dials the plugin's unix socket when there
+// is one: the same handler as on TCP, at a fraction of the kernel's cost.
+func (m *Managed) newTransport() *http.Transport {
+	dialer := &net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}
+	dial := dialer.DialContext
+	if path := m.localPath; path != "" {
+		dial = func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return dialer.DialContext(ctx, "unix", path)
+		}
+	}
 	return &http.Transport{
 		Proxy:               nil,
-		DialContext:         (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:         dial,
+		DisableCompression:  true,
 		MaxIdleConns:        1024,
 		MaxIdleConnsPerHost: 1024,
 		IdleConnTimeout:     60 * time.Second,
@@ -191,7 +221,7 @@ func (m *Managed) start(ctx context.Context, spec config.Plugin) (*instance, err
 	sort.Strings(env)
 	client, err := plugin.Launch(ctx, plugin.LaunchConfig{
 		Name: spec.Name, Command: spec.Command, Args: spec.Args, Env: env, SHA256: spec.SHA256,
-		Listener: m.lnFile, Host: m.binding, Logger: o.Log, StartTimeout: o.StartTimeout,
+		Listener: m.lnFile, LocalListener: m.localFile, Host: m.binding, Logger: o.Log, StartTimeout: o.StartTimeout,
 	})
 	if err != nil {
 		return nil, err
@@ -306,7 +336,7 @@ func (m *Managed) recover(ctx context.Context, dead *instance, reason string) {
 	m.log.Error().Str("reason", reason).Str("version", dead.desc.Version).Msg("plugin died; relaunching")
 	m.s.audit(ctx, "plugin.crash", m, dead, reason, nil)
 	// Connections to the dead process are gone; start the new one clean.
-	old := m.transport.Swap(newTransport())
+	old := m.transport.Swap(m.newTransport())
 	old.CloseIdleConnections()
 
 	delay := time.Duration(0)
@@ -382,8 +412,7 @@ func (m *Managed) stop(ctx context.Context) {
 	m.stopRefusing()
 	m.setStatus(StatusStopped, "")
 	m.transport.Load().CloseIdleConnections()
-	m.ln.Close()
-	m.lnFile.Close()
+	m.closeSockets()
 }
 
 func auditEvent(action, subject, outcome string, details map[string]any) audit.Event {

@@ -18,35 +18,56 @@ func (m *Managed) startRefusing() {
 	if m.refuseStop != nil {
 		return
 	}
-	tl, ok := m.ln.(*net.TCPListener)
-	if !ok {
-		return
+	stop := make(chan struct{})
+	var dones []chan struct{}
+	for _, ln := range m.sockets() {
+		_ = ln.SetDeadline(time.Time{})
+		done := make(chan struct{})
+		dones = append(dones, done)
+		go refuse(ln, stop, done)
 	}
-	_ = tl.SetDeadline(time.Time{})
-	stop, done := make(chan struct{}), make(chan struct{})
-	m.refuseStop, m.refuseDone = stop, done
-	go func() {
-		defer close(done)
-		for {
-			c, err := tl.Accept()
-			if err != nil {
-				if errors.Is(err, os.ErrDeadlineExceeded) {
-					select {
-					case <-stop:
-						return
-					default:
-						_ = tl.SetDeadline(time.Time{})
-						continue
-					}
-				}
-				return // listener closed
-			}
-			if tc, ok := c.(*net.TCPConn); ok {
-				_ = tc.SetLinger(0) // RST: the client learns at once
-			}
-			_ = c.Close()
+	m.refuseStop, m.refuseDone = stop, dones
+}
+
+// deadliner is the part of *net.TCPListener and *net.UnixListener used here.
+type deadliner interface {
+	net.Listener
+	SetDeadline(time.Time) error
+}
+
+// sockets returns the daemon's handles on the plugin's sockets.
+func (m *Managed) sockets() []deadliner {
+	var out []deadliner
+	for _, ln := range []net.Listener{m.ln, m.local} {
+		if d, ok := ln.(deadliner); ok && ln != nil {
+			out = append(out, d)
 		}
-	}()
+	}
+	return out
+}
+
+// refuse accepts and immediately closes connections until stop.
+func refuse(ln deadliner, stop, done chan struct{}) {
+	defer close(done)
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				select {
+				case <-stop:
+					return
+				default:
+					_ = ln.SetDeadline(time.Time{})
+					continue
+				}
+			}
+			return // listener closed
+		}
+		if tc, ok := c.(*net.TCPConn); ok {
+			_ = tc.SetLinger(0) // RST: the client learns at once
+		}
+		_ = c.Close()
+	}
 }
 
 // stopRefusing ends startRefusing before a plugin process takes the socket
@@ -58,12 +79,15 @@ func (m *Managed) stopRefusing() {
 		return
 	}
 	close(m.refuseStop)
-	if tl, ok := m.ln.(*net.TCPListener); ok {
-		_ = tl.SetDeadline(time.Now())
+	socks := m.sockets()
+	for _, ln := range socks {
+		_ = ln.SetDeadline(time.Now())
 	}
-	<-m.refuseDone
-	if tl, ok := m.ln.(*net.TCPListener); ok {
-		_ = tl.SetDeadline(time.Time{})
+	for _, d := range m.refuseDone {
+		<-d
+	}
+	for _, ln := range socks {
+		_ = ln.SetDeadline(time.Time{})
 	}
 	m.refuseStop, m.refuseDone = nil, nil
 }

@@ -82,9 +82,9 @@ func listenLoopback(t *testing.T) *Managed {
 
 // wantRefused dials addr and expects the connection to be closed by the
 // daemon (reset or EOF), not left waiting in the accept queue.
-func wantRefused(t *testing.T, addr string) {
+func wantRefused(t *testing.T, network, addr string) {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
+	c, err := net.Dial(network, addr)
 	if err != nil {
 		return // refused at connect: also fine
 	}
@@ -103,19 +103,26 @@ func wantRefused(t *testing.T, addr string) {
 	}
 }
 
-// wantAccepted dials addr and expects Accept on m.ln to take it.
+// wantAccepted dials the plugin's TCP address and expects Accept on m.ln
+// to take it.
 func wantAccepted(t *testing.T, m *Managed) {
+	t.Helper()
+	wantAcceptedOn(t, m.ln, "tcp", m.addr)
+}
+
+// wantAcceptedOn dials addr and expects Accept on ln to take it.
+func wantAcceptedOn(t *testing.T, ln net.Listener, network, addr string) {
 	t.Helper()
 	got := make(chan net.Conn, 1)
 	go func() {
-		c, err := m.ln.Accept()
+		c, err := ln.Accept()
 		if err != nil {
 			got <- nil
 			return
 		}
 		got <- c
 	}()
-	c, err := net.Dial("tcp", m.addr)
+	c, err := net.Dial(network, addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +154,7 @@ func TestRefusing(t *testing.T) {
 			m.startRefusing()
 			m.startRefusing() // idempotent
 			for i := 0; i < 3; i++ {
-				wantRefused(t, m.addr)
+				wantRefused(t, "tcp", m.addr)
 			}
 			m.stopRefusing()
 			if m.refuseStop != nil || m.refuseDone != nil {
@@ -189,22 +196,25 @@ func TestRefusing(t *testing.T) {
 			t.Fatal("stopRefusing hung on a closed listener")
 		}
 	})
-	t.Run("fail/not-tcp-is-a-no-op", func(t *testing.T) {
+	t.Run("ok/unix-socket-refused-too", func(t *testing.T) {
+		m := listenLoopback(t)
 		dir, err := os.MkdirTemp("", "sv")
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer os.RemoveAll(dir)
-		ln, err := net.Listen("unix", filepath.Join(dir, "s"))
+		path := filepath.Join(dir, "p.sock")
+		local, err := net.Listen("unix", path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer ln.Close()
-		m := &Managed{ln: ln}
+		defer local.Close()
+		m.local, m.localPath = local, path
 		m.startRefusing()
-		if m.refuseStop != nil {
-			t.Fatal("refusing started on a non-TCP listener")
-		}
+		wantRefused(t, "unix", path)
+		wantRefused(t, "tcp", m.addr)
 		m.stopRefusing()
+		wantAccepted(t, m)
+		wantAcceptedOn(t, local, "unix", path)
 	})
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -232,6 +233,38 @@ func (s *Supervisor) Topology() []*pluginv1.PluginInfo {
 	return out
 }
 
+// maxSocketPath is the longest unix socket path Linux accepts (sun_path).
+const maxSocketPath = 107
+
+// localSocket opens the unix socket the gateway reaches the plugin on,
+// <data_dir>/run/<name>.sock (0600 in a 0700 directory). It returns nil
+// when the path would be too long: the gateway then uses the TCP socket.
+func (s *Supervisor) localSocket(name string) (net.Listener, *os.File, string, error) {
+	dir, err := filepath.Abs(filepath.Join(s.opts.DataDir, "run"))
+	if err != nil {
+		return nil, nil, "", err
+	}
+	path := filepath.Join(dir, name+".sock")
+	if len(path) > maxSocketPath {
+		s.log.Warn().Str("plugin", name).Str("path", path).Msg("unix socket path too long; the gateway proxies over TCP")
+		return nil, nil, "", nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, nil, "", err
+	}
+	_ = os.Remove(path) // a stale socket from a daemon that was killed
+	ln, f, err := listen("unix", path)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		f.Close()
+		return nil, nil, "", err
+	}
+	return ln, f, path, nil
+}
+
 // Shutdown stops supervision and drains and stops every plugin.
 func (s *Supervisor) Shutdown(ctx context.Context) {
 	s.cancel()
@@ -265,17 +298,26 @@ func (s *Supervisor) audit(ctx context.Context, action string, m *Managed, inst 
 	}
 }
 
-// listen opens the plugin's socket; the daemon keeps it for the plugin's
-// whole life so replacements reuse it.
-func listen(addr string) (net.Listener, *os.File, error) {
-	ln, err := net.Listen("tcp", addr)
+// listen opens a plugin socket; the daemon keeps it for the plugin's whole
+// life so replacements reuse it.
+func listen(network, addr string) (net.Listener, *os.File, error) {
+	ln, err := net.Listen(network, addr)
 	if err != nil {
 		return nil, nil, err
+	}
+	if ul, ok := ln.(*net.UnixListener); ok {
+		ul.SetUnlinkOnClose(true)
+		f, err := ul.File()
+		if err != nil {
+			ln.Close()
+			return nil, nil, err
+		}
+		return ln, f, nil
 	}
 	tl, ok := ln.(*net.TCPListener)
 	if !ok {
 		ln.Close()
-		return nil, nil, errors.New("not a TCP listener")
+		return nil, nil, errors.New("not a TCP or unix listener")
 	}
 	f, err := tl.File()
 	if err != nil {

@@ -87,8 +87,7 @@ func (s *Supervisor) add(ctx context.Context, spec config.Plugin) (PluginChange,
 	}
 	inst, err := m.start(ctx, spec)
 	if err != nil {
-		m.ln.Close()
-		m.lnFile.Close()
+		m.closeSockets()
 		ch.Action, ch.Error = "rolled_back", err.Error()
 		return ch, err
 	}
@@ -200,7 +199,7 @@ func (m *Managed) swap(ctx context.Context, spec config.Plugin) (string, error) 
 		cancel()
 	}
 	m.install(inst)
-	oldTransport := m.transport.Swap(newTransport())
+	oldTransport := m.transport.Swap(m.newTransport())
 	m.stMu.Lock()
 	m.crashes = nil
 	m.stMu.Unlock()
