@@ -28,6 +28,10 @@ const (
 	EnvAdminSocket            = "AUNSORM_ADMIN_SOCKET"
 	EnvAdminListen            = "AUNSORM_ADMIN_LISTEN"
 	EnvAdminTokenFile         = "AUNSORM_ADMIN_TOKEN_FILE"
+	// EnvStrict is not read by the daemon: it is forwarded into every
+	// plugin's environment (plugins inherit nothing else), where plugins
+	// with a strict mode (pqc) honour it. A block's own env entry wins.
+	EnvStrict = "AUNSORM_STRICT"
 )
 
 // PluginListenEnv returns the variable that overrides a plugin's listen
@@ -68,9 +72,18 @@ func (p *parser) applyEnv() {
 	p.envString(EnvAdminSocket, "admin.socket", &c.Admin.Socket)
 	p.envString(EnvAdminListen, "admin.listen", &c.Admin.Listen)
 	p.envString(EnvAdminTokenFile, "admin.token_file", &c.Admin.TokenFile)
+	strict := p.lookup(EnvStrict)
 	for i := range c.Plugins {
 		if validPluginName(c.Plugins[i].Name) {
 			p.envString(PluginListenEnv(c.Plugins[i].Name), fmt.Sprintf("plugin.%d.listen", i), &c.Plugins[i].Listen)
+		}
+		if strict != "" {
+			if c.Plugins[i].Env == nil {
+				c.Plugins[i].Env = map[string]string{}
+			}
+			if _, set := c.Plugins[i].Env[EnvStrict]; !set {
+				c.Plugins[i].Env[EnvStrict] = strict
+			}
 		}
 	}
 }

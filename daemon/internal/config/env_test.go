@@ -151,3 +151,29 @@ func TestPluginListenEnv(t *testing.T) {
 		})
 	}
 }
+
+func TestStrictForwardedToPlugins(t *testing.T) {
+	src := []byte(`plugin "pqc" {
+  command = "x"
+}
+plugin "crypto" {
+  command = "y"
+  env = { AUNSORM_STRICT = "0" }
+}
+`)
+	env := map[string]string{"AUNSORM_STRICT": "1"}
+	cfg, diags := Parse(src, "t.hcl", func(k string) string { return env[k] })
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if got := cfg.Plugins[0].Env["AUNSORM_STRICT"]; got != "1" {
+		t.Fatalf("pqc AUNSORM_STRICT = %q, want forwarded 1", got)
+	}
+	if got := cfg.Plugins[1].Env["AUNSORM_STRICT"]; got != "0" {
+		t.Fatalf("crypto AUNSORM_STRICT = %q, want the block's own 0", got)
+	}
+	plain, _ := Parse(src, "t.hcl", func(string) string { return "" })
+	if plain.Plugins[0].Hash == cfg.Plugins[0].Hash {
+		t.Fatal("forwarding strict must change the plugin's hash (a reload swaps it)")
+	}
+}
