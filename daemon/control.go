@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/aunsorm/aunsorm/daemon/internal/admin"
 	"github.com/aunsorm/aunsorm/daemon/internal/audit"
 	"github.com/aunsorm/aunsorm/daemon/internal/config"
 	"github.com/aunsorm/aunsorm/daemon/internal/supervisor"
@@ -44,6 +46,24 @@ func (c *control) EffectiveConfig() map[string]any {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.cfg.Redacted()
+}
+
+// AuditRecords implements admin.Controller.
+func (c *control) AuditRecords(ctx context.Context, after uint64, limit int) (admin.AuditPage, error) {
+	recs, err := c.audit.List(ctx, after, limit)
+	if err != nil {
+		return admin.AuditPage{}, err
+	}
+	page := admin.AuditPage{ChainOK: true, Records: make([]admin.AuditRecord, 0, len(recs))}
+	page.Verified, err = c.audit.Verify(ctx)
+	if err != nil {
+		page.ChainOK, page.Error = false, err.Error()
+	}
+	for _, r := range recs {
+		page.Records = append(page.Records, admin.AuditRecord{Seq: r.Seq, Time: r.Time, Source: r.Source, Action: r.Action,
+			Subject: r.Subject, Outcome: r.Outcome, Details: r.Details, PrevHash: hex.EncodeToString(r.PrevHash[:]), Hash: hex.EncodeToString(r.Hash[:])})
+	}
+	return page, nil
 }
 
 // load re-reads the configuration file; settings outside plugin blocks

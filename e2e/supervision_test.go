@@ -184,6 +184,17 @@ func TestKillPluginUnderLoad(t *testing.T) {
 	if h.status != 200 {
 		t.Fatalf("health after kills: %d %s", h.status, h.body)
 	}
+	// Every crash and restart is in the audit log with version and digest.
+	recs := auditLog(t, d)
+	crashes, restarts := findAudit(recs, "plugin.crash"), findAudit(recs, "plugin.restart")
+	if len(crashes) != 20 || len(restarts) != 20 {
+		t.Fatalf("audit: %d crashes, %d restarts; want 20 each", len(crashes), len(restarts))
+	}
+	for _, r := range append(crashes, restarts...) {
+		if r.Subject != "crypto" || r.Details["version"] == nil || r.Details["sha256"] == nil {
+			t.Fatalf("audit record lacks plugin, version or digest: %+v", r)
+		}
+	}
 }
 
 func errString(err error) string {
@@ -282,14 +293,58 @@ func TestPluginIsolation(t *testing.T) {
 	}
 }
 
+// adminClient talks to the daemon's admin unix socket.
+func adminClient(d *daemon) *http.Client {
+	return &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", filepath.Join(d.dir, "data", "admin.sock"))
+	}}}
+}
+
+// auditEvent is one record from GET /v1/audit.
+type auditEvent struct {
+	Seq     uint64         `json:"seq"`
+	Source  string         `json:"source"`
+	Action  string         `json:"action"`
+	Subject string         `json:"subject"`
+	Outcome string         `json:"outcome"`
+	Details map[string]any `json:"details"`
+}
+
+// auditLog returns the daemon's audit records and checks the chain verifies.
+func auditLog(t testing.TB, d *daemon) []auditEvent {
+	t.Helper()
+	resp, err := adminClient(d).Get("http://admin/v1/audit?limit=1000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var page struct {
+		Records []auditEvent `json:"records"`
+		ChainOK bool         `json:"chain_ok"`
+	}
+	must(t, json.NewDecoder(resp.Body).Decode(&page))
+	if !page.ChainOK {
+		t.Fatal("audit hash chain does not verify")
+	}
+	return page.Records
+}
+
+// findAudit returns the records with the given action.
+func findAudit(recs []auditEvent, action string) []auditEvent {
+	var out []auditEvent
+	for _, r := range recs {
+		if r.Action == action {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // runtimeStats reads the daemon's goroutine and descriptor counts from the
 // admin API over its unix socket.
 func runtimeStats(t testing.TB, d *daemon) (goroutines, fds int) {
 	t.Helper()
-	c := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, "unix", filepath.Join(d.dir, "data", "admin.sock"))
-	}}}
-	resp, err := c.Get("http://admin/v1/runtime")
+	resp, err := adminClient(d).Get("http://admin/v1/runtime")
 	if err != nil {
 		t.Fatal(err)
 	}

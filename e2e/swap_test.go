@@ -159,6 +159,11 @@ func TestHotSwapUnderLoad(t *testing.T) {
 	if n != 1 {
 		t.Fatalf("%d plugin processes after the swaps", n)
 	}
+	swaps := findAudit(auditLog(t, d), "plugin.swap")
+	if len(swaps) != 2 || swaps[0].Details["old_version"] != "0.1.0" || swaps[0].Details["version"] != "2.0.0-swapped" ||
+		swaps[0].Details["sha256"] == swaps[0].Details["old_sha256"] {
+		t.Fatalf("audit swap records: %+v", swaps)
+	}
 }
 
 // TestSwapRollback: a replacement that cannot start leaves the old plugin
@@ -201,8 +206,12 @@ func TestSwapRollback(t *testing.T) {
 		t.Fatalf("plugin list: %v\n%s", err, out)
 	}
 	_ = json.Unmarshal(nil, &plugins)
-	if _, err := os.Stat(filepath.Join(d.dir, "data", "audit", "audit.db")); err != nil {
-		t.Fatal(err)
+	recs := auditLog(t, d)
+	if rb := findAudit(recs, "plugin.rollback"); len(rb) != len(tests) || rb[0].Details["error"] == nil {
+		t.Fatalf("audit rollback records: %+v", rb)
+	}
+	if st := findAudit(recs, "plugin.start"); len(st) != 1 || st[0].Details["sha256"] == nil {
+		t.Fatalf("audit start records: %+v", st)
 	}
 }
 

@@ -7,17 +7,20 @@
 //	POST /v1/reload                re-read the config file and apply it
 //	GET  /v1/config                effective configuration, secrets redacted
 //	GET  /v1/runtime               the daemon's goroutines and open descriptors
+//	GET  /v1/audit?after=N&limit=M audit records and whether the hash chain verifies
 package admin
 
 import (
 	"context"
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,6 +37,30 @@ type Controller interface {
 	Reload(ctx context.Context) ([]supervisor.PluginChange, error)
 	ReloadPlugin(ctx context.Context, name string) (supervisor.PluginChange, error)
 	EffectiveConfig() map[string]any
+	// AuditRecords lists audit records after a sequence number and reports
+	// whether the whole chain verifies.
+	AuditRecords(ctx context.Context, after uint64, limit int) (AuditPage, error)
+}
+
+// AuditPage is one page of the audit log.
+type AuditPage struct {
+	Records  []AuditRecord `json:"records"`
+	Verified uint64        `json:"verified_records"`
+	ChainOK  bool          `json:"chain_ok"`
+	Error    string        `json:"chain_error,omitempty"`
+}
+
+// AuditRecord is one audit log record as the API shows it.
+type AuditRecord struct {
+	Seq      uint64          `json:"seq"`
+	Time     time.Time       `json:"time"`
+	Source   string          `json:"source"`
+	Action   string          `json:"action"`
+	Subject  string          `json:"subject"`
+	Outcome  string          `json:"outcome"`
+	Details  json.RawMessage `json:"details,omitempty"`
+	PrevHash string          `json:"prev_hash"`
+	Hash     string          `json:"hash"`
 }
 
 // Server is the admin API.
@@ -58,6 +85,7 @@ func New(ctl Controller, log zerolog.Logger) *Server {
 		{http.MethodPost, "/v1/reload", s.reload},
 		{http.MethodGet, "/v1/config", s.config},
 		{http.MethodGet, "/v1/runtime", s.runtimeInfo},
+		{http.MethodGet, "/v1/audit", s.audit},
 	}
 	for _, rt := range routes {
 		r.Path(rt.path).Methods(rt.method).HandlerFunc(rt.h)
@@ -160,6 +188,35 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request, body map[string]a
 
 func (s *Server) config(w http.ResponseWriter, r *http.Request) {
 	apierror.WriteJSON(w, http.StatusOK, s.ctl.EffectiveConfig())
+}
+
+func (s *Server) audit(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var after uint64
+	limit := 100
+	if v := q.Get("after"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			apierror.Write(w, r, apierror.BadRequest("after must be a record sequence number"))
+			return
+		}
+		after = n
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			apierror.Write(w, r, apierror.BadRequest("limit must be 1..1000"))
+			return
+		}
+		limit = n
+	}
+	page, err := s.ctl.AuditRecords(r.Context(), after, limit)
+	if err != nil {
+		s.log.Error().Err(err).Msg("audit list")
+		apierror.Write(w, r, apierror.Internal())
+		return
+	}
+	apierror.WriteJSON(w, http.StatusOK, page)
 }
 
 func (s *Server) runtimeInfo(w http.ResponseWriter, r *http.Request) {

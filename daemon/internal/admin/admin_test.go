@@ -37,6 +37,14 @@ type fakeController struct {
 
 func (f *fakeController) Plugins() []supervisor.Info { return f.plugins }
 
+func (f *fakeController) AuditRecords(_ context.Context, after uint64, limit int) (AuditPage, error) {
+	var recs []AuditRecord
+	for seq := after + 1; seq <= 3 && len(recs) < limit; seq++ {
+		recs = append(recs, AuditRecord{Seq: seq, Action: "plugin.start"})
+	}
+	return AuditPage{Records: recs, Verified: 3, ChainOK: true}, nil
+}
+
 func (f *fakeController) Reload(context.Context) ([]supervisor.PluginChange, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -439,5 +447,32 @@ func TestServe(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("Serve did not return after cancel")
+	}
+}
+
+func TestAuditPage(t *testing.T) {
+	h := New(newFake(nil), zerolog.Nop()).Handler()
+	tests := []struct {
+		name, query string
+		status      int
+		records     int
+	}{
+		{"ok/all", "", 200, 3},
+		{"ok/after-and-limit", "?after=1&limit=1", 200, 1},
+		{"fail/bad-after", "?after=-1", 400, 0},
+		{"fail/limit-too-big", "?limit=5000", 400, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec, body := call(t, h, http.MethodGet, "/v1/audit"+tc.query, nil)
+			if rec.Code != tc.status {
+				t.Fatalf("status %d: %v", rec.Code, body)
+			}
+			if tc.status == 200 {
+				if recs, _ := body["records"].([]any); len(recs) != tc.records || body["chain_ok"] != true {
+					t.Fatalf("body %v", body)
+				}
+			}
+		})
 	}
 }
