@@ -44,6 +44,8 @@ type LaunchConfig struct {
 	Logger zerolog.Logger
 	// StartTimeout bounds process start and handshake (default 10s).
 	StartTimeout time.Duration
+	// Digests, optional, caches binary digests across launches.
+	Digests *DigestCache
 }
 
 // Client is a running plugin process seen from the host.
@@ -82,7 +84,7 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: plugin %q: command %q: %v", ErrLaunch, cfg.Name, cfg.Command, err)
 	}
-	digest, err := FileDigest(path)
+	digest, err := cfg.Digests.Digest(path)
 	if err != nil {
 		return nil, fmt.Errorf("%w: plugin %q: read %s: %v", ErrLaunch, cfg.Name, path, err)
 	}
@@ -114,7 +116,7 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 	gp := goplugin.NewClient(&goplugin.ClientConfig{
 		HandshakeConfig:  Handshake,
 		VersionedPlugins: map[int]goplugin.PluginSet{ProtocolVersion: {dispenseName: &grpcPlugin{host: cfg.Host}}},
-		RunnerFunc:       runnerFunc(cmd, pin, stdout),
+		RunnerFunc:       runnerFunc(cmd, pin, cfg.Digests, stdout),
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
 		AutoMTLS:         true,
 		SkipHostEnv:      true,

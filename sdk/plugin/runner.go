@@ -24,12 +24,13 @@ var handshakeLine = regexp.MustCompile(`^\d+\|\d+\|(tcp|unix)\|[^|]+\|(grpc|netr
 // library banner) is passed to the daemon's log instead of breaking the
 // handshake.
 type procRunner struct {
-	cmd    *exec.Cmd
-	stdout io.ReadCloser
-	stderr io.ReadCloser
-	noise  io.Writer
-	pin    string
-	pid    int
+	cmd     *exec.Cmd
+	stdout  io.ReadCloser
+	stderr  io.ReadCloser
+	noise   io.Writer
+	pin     string
+	digests *DigestCache
+	pid     int
 }
 
 func newProcRunner(cmd *exec.Cmd, noise io.Writer) (*procRunner, error) {
@@ -50,7 +51,7 @@ func (r *procRunner) Start(context.Context) error {
 	// Check the pin again right before exec, to keep the window in which
 	// the file could be replaced as short as possible.
 	if r.pin != "" {
-		if d, err := FileDigest(r.cmd.Path); err != nil || d != r.pin {
+		if d, err := r.digests.Digest(r.cmd.Path); err != nil || d != r.pin {
 			return fmt.Errorf("%w: %s changed on disk before it was started", ErrDigestMismatch, r.cmd.Path)
 		}
 	}
@@ -171,14 +172,14 @@ func trimEOL(b []byte) []byte {
 // runnerFunc adapts newProcRunner to go-plugin's ClientConfig.RunnerFunc:
 // go-plugin hands over a blank command carrying the handshake environment,
 // which is added to ours.
-func runnerFunc(cmd *exec.Cmd, pin string, noise io.Writer) func(hclog.Logger, *exec.Cmd, string) (runner.Runner, error) {
+func runnerFunc(cmd *exec.Cmd, pin string, digests *DigestCache, noise io.Writer) func(hclog.Logger, *exec.Cmd, string) (runner.Runner, error) {
 	return func(_ hclog.Logger, gp *exec.Cmd, _ string) (runner.Runner, error) {
 		cmd.Env = append(cmd.Env, gp.Env...)
 		r, err := newProcRunner(cmd, noise)
 		if err != nil {
 			return nil, err
 		}
-		r.pin = pin
+		r.pin, r.digests = pin, digests
 		return r, nil
 	}
 }

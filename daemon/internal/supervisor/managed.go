@@ -219,13 +219,16 @@ func (m *Managed) start(ctx context.Context, spec config.Plugin) (*instance, err
 		env = append(env, k+"="+v)
 	}
 	sort.Strings(env)
+	t0 := time.Now()
 	client, err := plugin.Launch(ctx, plugin.LaunchConfig{
 		Name: spec.Name, Command: spec.Command, Args: spec.Args, Env: env, SHA256: spec.SHA256,
 		Listener: m.lnFile, LocalListener: m.localFile, Host: m.binding, Logger: o.Log, StartTimeout: o.StartTimeout,
+		Digests: &m.s.digests,
 	})
 	if err != nil {
 		return nil, err
 	}
+	launched := time.Since(t0)
 	desc := client.Descriptor()
 	m.binding.Declare(desc.HostServices)
 	dataDir, err := filepath.Abs(filepath.Join(o.DataDir, "plugins", spec.Name))
@@ -250,6 +253,7 @@ func (m *Managed) start(ctx context.Context, spec config.Plugin) (*instance, err
 		client.Kill()
 		return nil, err
 	}
+	configured := time.Since(t0)
 	for {
 		h, err := client.Health(ctx)
 		if err == nil && h.Status == "ok" {
@@ -267,7 +271,8 @@ func (m *Managed) start(ctx context.Context, spec config.Plugin) (*instance, err
 		}
 	}
 	m.log.Info().Str("kind", desc.Kind).Str("version", desc.Version).Int("pid", client.PID()).
-		Str("listen", m.addr).Msg("plugin ready")
+		Str("listen", m.addr).Dur("launch_ms", launched).Dur("configure_ms", configured).
+		Dur("ready_ms", time.Since(t0)).Msg("plugin ready")
 	return &instance{client: client, desc: desc, started: time.Now()}, nil
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/aunsorm/aunsorm/daemon/internal/audit"
 	"github.com/aunsorm/aunsorm/daemon/internal/config"
 	"github.com/aunsorm/aunsorm/daemon/internal/host"
+	"github.com/aunsorm/aunsorm/sdk/plugin"
 	"github.com/aunsorm/aunsorm/sdk/proto/pluginv1"
 )
 
@@ -84,6 +85,7 @@ type Supervisor struct {
 	log  zerolog.Logger
 
 	reloadMu sync.Mutex // one reload at a time
+	digests  plugin.DigestCache
 
 	mu      sync.RWMutex
 	plugins map[string]*Managed

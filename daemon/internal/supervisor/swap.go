@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/aunsorm/aunsorm/daemon/internal/config"
-	"github.com/aunsorm/aunsorm/sdk/plugin"
 )
 
 // switchGrace is how long the old process keeps its open connections after
@@ -135,7 +134,7 @@ func (m *Managed) reload(ctx context.Context, spec config.Plugin, force bool) (P
 	failed := m.Status() == StatusFailed
 	changed := force || failed || spec.Hash != old.Hash || cur == nil
 	if !changed {
-		if digest, err := plugin.FileDigest(spec.Command); err != nil || digest != cur.client.Digest() {
+		if digest, err := m.s.digests.Digest(spec.Command); err != nil || digest != cur.client.Digest() {
 			changed = true // the binary on disk was replaced
 		}
 	}
