@@ -37,7 +37,8 @@ type Authority struct {
 	last clock.Snapshot
 
 	refreshEnabled bool
-	run            func(ctx context.Context)
+	maxAge         time.Duration
+	refresh        func(ctx context.Context) // one signing or polling round
 }
 
 // PublicKey returns the authority public key plugins pin.
@@ -59,8 +60,19 @@ func (a *Authority) Current() (Document, bool) {
 	return Document{Snapshot: a.last, AuthorityPublicKey: spkiB64(a.pub)}, true
 }
 
-// Run refreshes snapshots until ctx ends.
-func (a *Authority) Run(ctx context.Context) { a.run(ctx) }
+// Run refreshes snapshots every refresh interval until ctx ends.
+func (a *Authority) Run(ctx context.Context) {
+	t := time.NewTicker(refreshInterval(a.maxAge))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			a.refresh(ctx)
+		}
+	}
+}
 
 // Subscribe returns a channel receiving every accepted snapshot, starting
 // with the current one, and a cancel function. A slow subscriber misses
@@ -106,6 +118,7 @@ func newAuthority(log zerolog.Logger, pub ed25519.PublicKey, maxAge time.Duratio
 		log:     log.With().Str("component", "attest").Logger(),
 		tracker: clock.NewTracker(pub, maxAge),
 		pub:     pub,
+		maxAge:  maxAge,
 		subs:    map[chan clock.Snapshot]struct{}{},
 	}
 }

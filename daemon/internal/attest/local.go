@@ -90,18 +90,7 @@ func NewLocal(log zerolog.Logger, cfg LocalConfig) (*Authority, error) {
 		}
 	}
 	sign(context.Background())
-	a.run = func(ctx context.Context) {
-		t := time.NewTicker(refreshInterval(cfg.MaxAge))
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				sign(ctx)
-			}
-		}
-	}
+	a.refresh = sign
 	return a, nil
 }
 

@@ -88,25 +88,16 @@ func NewRemote(ctx context.Context, log zerolog.Logger, cfg RemoteConfig) (*Auth
 	if err := a.accept(first.Snapshot); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrRemote, err)
 	}
-	a.run = func(ctx context.Context) {
-		t := time.NewTicker(refreshInterval(cfg.MaxAge))
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			doc, err := r.fetch(ctx)
-			if err == nil {
-				err = a.accept(doc.Snapshot)
-			} else if errors.Is(err, clock.ErrUntrusted) {
-				// Let the tracker remember why freshness is being lost.
-				_ = a.tracker.Update(doc.Snapshot)
-			}
-			if err != nil {
-				a.log.Warn().Err(err).Str("url", cfg.URL).Msg("clock refresh failed")
-			}
+	a.refresh = func(ctx context.Context) {
+		doc, err := r.fetch(ctx)
+		if err == nil {
+			err = a.accept(doc.Snapshot)
+		} else if errors.Is(err, clock.ErrUntrusted) {
+			// Let the tracker remember why freshness is being lost.
+			_ = a.tracker.Update(doc.Snapshot)
+		}
+		if err != nil {
+			a.log.Warn().Err(err).Str("url", cfg.URL).Msg("clock refresh failed")
 		}
 	}
 	return a, nil
