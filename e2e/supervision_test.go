@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -221,9 +222,15 @@ func TestNoOrphans(t *testing.T) {
 		t.Fatal("plugin outlived its daemon")
 	}
 	// Same config, same ports: the restarted daemon comes up healthy.
-	d2 := startDaemon(t, daemonOpts{Plugins: map[string]string{"crypto": ""}, DataDir: t.TempDir()})
-	if r := do(t, "GET", d2.url+"/health", nil); r.status != 200 {
-		t.Fatalf("restart: %d", r.status)
+	d2 := &daemon{t: t, dir: d.dir, url: d.url, ports: d.ports, cfgPath: d.cfgPath, logs: &syncBuffer{}, done: make(chan struct{})}
+	d2.cmd = exec.Command(bins.daemon, "serve", "-config", d.cfgPath)
+	d2.cmd.Stdout, d2.cmd.Stderr = d2.logs, d2.logs
+	must(t, d2.cmd.Start())
+	go func() { d2.exit = d2.cmd.Wait(); close(d2.done) }()
+	t.Cleanup(d2.stop)
+	d2.waitHealthy(15 * time.Second)
+	if r := do(t, "GET", d2.url+"/crypto/random?bytes=4", nil); r.status != 200 {
+		t.Fatalf("restart on the same ports: %d", r.status)
 	}
 }
 
