@@ -98,7 +98,8 @@ func runLoad(ctx context.Context, url string, rate int, res *loadResult) *sync.W
 // ~200 req/s flow through the gateway: no request fails, and responses
 // move from the old version to the new one.
 func TestHotSwapUnderLoad(t *testing.T) {
-	d := startDaemon(t, daemonOpts{Plugins: map[string]string{"crypto": ""}})
+	d := startDaemon(t, daemonOpts{Plugins: map[string]string{"crypto": "", "pqc": ""}})
+	pqcPID := pluginPID(t, d, bins.plugins["pqc"])
 	ctx, cancel := context.WithCancel(context.Background())
 	var res loadResult
 	wg := runLoad(ctx, d.url, 200, &res)
@@ -142,7 +143,8 @@ func TestHotSwapUnderLoad(t *testing.T) {
 	if want := []string{"aunsorm-crypto/0.1.0", "aunsorm-crypto/2.0.0-swapped", "aunsorm-crypto/0.1.0"}; strings.Join(res.versions, ",") != strings.Join(want, ",") {
 		t.Fatalf("versions = %v, want %v", res.versions, want)
 	}
-	// Only one crypto process is left once the last old one has drained.
+	// Only one crypto process (and the pqc one) is left once the last old
+	// one has drained.
 	var n int
 	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
 		n = 0
@@ -151,12 +153,16 @@ func TestHotSwapUnderLoad(t *testing.T) {
 				n++
 			}
 		}
-		if n == 1 {
+		if n == 2 {
 			break
 		}
 	}
-	if n != 1 {
+	if n != 2 {
 		t.Fatalf("%d plugin processes after the swaps", n)
+	}
+	// The unchanged pqc plugin was left alone by both reloads.
+	if pid := pluginPID(t, d, bins.plugins["pqc"]); pid != pqcPID {
+		t.Fatalf("unchanged plugin was restarted: pid %d -> %d", pqcPID, pid)
 	}
 	swaps := findAudit(auditLog(t, d), "plugin.swap")
 	if len(swaps) != 2 || swaps[0].Details["old_version"] != "0.1.0" || swaps[0].Details["version"] != "2.0.0-swapped" ||
