@@ -60,8 +60,12 @@ func testMain(m *testing.M) int {
 		go func() {
 			defer wg.Done()
 			args := []string{"build", "-o", out, pkg}
+			// AUNSORM_E2E_RACE=1 builds the binaries with the race detector.
+			if os.Getenv("AUNSORM_E2E_RACE") != "" {
+				args = []string{"build", "-race", "-o", out, pkg}
+			}
 			if out == bins.plugins["crypto-v2"] {
-				args = []string{"build", "-ldflags", "-X main.version=2.0.0-swapped", "-o", out, "./plugins/crypto"}
+				args = append(args[:len(args)-3:len(args)-3], "-ldflags", "-X main.version=2.0.0-swapped", "-o", out, "./plugins/crypto")
 			}
 			cmd := exec.Command("go", args...)
 			cmd.Dir = root
@@ -193,6 +197,9 @@ func startDaemon(t testing.TB, o daemonOpts) *daemon {
 	go func() { d.exit = d.cmd.Wait(); close(d.done) }()
 	t.Cleanup(func() {
 		d.stop()
+		if strings.Contains(d.logs.String(), "WARNING: DATA RACE") {
+			t.Errorf("the race detector fired in the daemon or a plugin:\n%s", d.logs.String())
+		}
 		if t.Failed() {
 			t.Logf("daemon log:\n%s", tail(d.logs.String(), 60))
 		}
