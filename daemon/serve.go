@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -53,11 +54,21 @@ func serve(ctx context.Context, cfgPath string, getenv func(string) string, stdo
 		return 1
 	}
 	log := newLogger(cfg.Log, stderr)
+	tuneGC(getenv)
 	if err := runDaemon(ctx, cfg, getenv, log); err != nil {
 		log.Error().Err(err).Msg("aunsormd stopped with an error")
 		return 1
 	}
 	return 0
+}
+
+// tuneGC raises the GC target to 400 % unless GOGC is set: the daemon's
+// live heap is small and per-request garbage is the main GC load, so this
+// trades a few MiB of memory for ~25 % more gateway throughput (ADR 7).
+func tuneGC(getenv func(string) string) {
+	if getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
 }
 
 func runDaemon(ctx context.Context, cfg *config.Config, getenv func(string) string, log zerolog.Logger) error {

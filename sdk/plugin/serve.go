@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"syscall"
 
@@ -23,6 +24,12 @@ func Serve(p Plugin) {
 
 func serve(p Plugin, stderr *os.File) int {
 	desc := p.Describe()
+	// A plugin's live heap is small and its GC load is per-request
+	// garbage: a 400 % target trades a few MiB for throughput. GOGC in
+	// the plugin block's env overrides it.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
 	log := zerolog.New(stderr).With().Timestamp().Str("plugin", desc.Name).Logger()
 
 	// The listener must be taken from fd 3 before go-plugin opens any file
