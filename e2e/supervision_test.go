@@ -395,3 +395,30 @@ func TestHungPlugin(t *testing.T) {
 		t.Fatal("the hung process was not killed")
 	}
 }
+
+// TestPeerAndDeclaredServices: a plugin that declared peer and audit calls
+// another plugin through the daemon, which names the caller; a plugin that
+// declared nothing is refused both.
+func TestPeerAndDeclaredServices(t *testing.T) {
+	d := startDaemon(t, daemonOpts{Plugins: map[string]string{
+		"caller":   "#kind=stderrspam\n  env = { DECLARE_HOST_SERVICES = \"1\", SPAM_PREFIX = \"caller\" }",
+		"callee":   "#kind=stderrspam\n  env = { SPAM_PREFIX = \"callee\" }",
+		"stranger": "#kind=stderrspam\n  env = { SPAM_PREFIX = \"stranger\" }",
+	}})
+	r := do(t, "GET", d.url+"/caller/call?plugin=callee&path=/callee/whoami", nil)
+	if r.status != 200 || r.json["peer_status"] != float64(200) || r.json["audit"] != "ok" {
+		t.Fatalf("declared caller: %d %s", r.status, r.body)
+	}
+	if body, _ := r.json["peer_body"].(string); !strings.Contains(body, `"caller":"caller"`) {
+		t.Fatalf("callee did not learn the caller from the daemon: %s", r.body)
+	}
+	r = do(t, "GET", d.url+"/stranger/call?plugin=callee&path=/callee/whoami", nil)
+	pe, _ := r.json["peer_error"].(string)
+	ae, _ := r.json["audit_error"].(string)
+	if !strings.Contains(pe, "did not declare") || !strings.Contains(ae, "did not declare") {
+		t.Fatalf("undeclared services were not refused: %s", r.body)
+	}
+	if recs := findAudit(auditLog(t, d), "test.call"); len(recs) != 1 || recs[0].Source != "caller" {
+		t.Fatalf("audit records from plugins: %+v", recs)
+	}
+}

@@ -24,8 +24,22 @@ func init() {
 
 type spam struct{}
 
+// Describe declares the peer and audit host services only when the block's
+// env says so, so tests can check that undeclared calls are refused. Each
+// instance serves under its own prefix, /<SPAM_PREFIX>/ (default "spam").
 func (spam) Describe() plugin.Descriptor {
-	return plugin.Descriptor{Name: "stderrspam", Kind: "test", Version: "1", Routes: []string{"/spam/"}}
+	d := plugin.Descriptor{Name: "stderrspam", Kind: "test", Version: "1", Routes: []string{"/" + prefix() + "/"}}
+	if os.Getenv("DECLARE_HOST_SERVICES") != "" {
+		d.HostServices = []string{plugin.ServicePeer, plugin.ServiceAudit}
+	}
+	return d
+}
+
+func prefix() string {
+	if p := os.Getenv("SPAM_PREFIX"); p != "" {
+		return p
+	}
+	return "spam"
 }
 
 func (spam) Configure(_ context.Context, env *plugin.Env) (http.Handler, error) {
@@ -33,9 +47,33 @@ func (spam) Configure(_ context.Context, env *plugin.Env) (http.Handler, error) 
 		return nil, nil
 	}
 	mux := http.NewServeMux()
+	p := "/" + prefix()
+	// whoami reports who the daemon says is calling (peer calls only).
+	mux.HandleFunc(p+"/whoami", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]string{"caller": r.Header.Get("X-Aunsorm-Caller")})
+	})
+	// call makes a peer call and an audit append through the host and
+	// reports both outcomes.
+	mux.HandleFunc(p+"/call", func(w http.ResponseWriter, r *http.Request) {
+		out := map[string]any{}
+		resp, err := env.Host.Peer(r.Context(), r.URL.Query().Get("plugin"), "GET", r.URL.Query().Get("path"), nil, nil)
+		if err != nil {
+			out["peer_error"] = err.Error()
+		} else {
+			out["peer_status"], out["peer_body"] = resp.Status, string(resp.Body)
+		}
+		if _, err := env.Host.Audit(r.Context(), plugin.AuditEvent{Action: "test.call", Subject: "x", Outcome: "ok"}); err != nil {
+			out["audit_error"] = err.Error()
+		} else {
+			out["audit"] = "ok"
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(out)
+	})
 	// /spam/env reports what the process inherited: its environment and its
 	// open file descriptors.
-	mux.HandleFunc("/spam/env", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc(p+"/env", func(w http.ResponseWriter, r *http.Request) {
 		fds, _ := os.ReadDir("/proc/self/fd")
 		names := make([]string, 0, len(fds))
 		for _, f := range fds {
@@ -45,7 +83,7 @@ func (spam) Configure(_ context.Context, env *plugin.Env) (http.Handler, error) 
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"env": os.Environ(), "fds": names})
 	})
-	mux.HandleFunc("/spam/", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc(p+"/", func(w http.ResponseWriter, r *http.Request) {
 		lines := []string{
 			`{"@timestamp":1}`,
 			`{"@level":7,"@message":{"x":1},"@timestamp":[]}`,
