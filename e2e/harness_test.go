@@ -52,6 +52,8 @@ func testMain(m *testing.M) int {
 	bins.plugins["stderrspam"] = filepath.Join(dir, "aunsorm-plugin-stderrspam")
 	targets[bins.plugins["stderrspam"]] = "./e2e/testdata/stderrspam"
 	targets[bins.plugins["crypto-v2"]] = "./plugins/crypto"
+	bins.plugins["protov2"] = filepath.Join(dir, "aunsorm-plugin-protov2")
+	targets[bins.plugins["protov2"]] = "./e2e/testdata/protov2"
 	root, _ := filepath.Abs("..")
 	var wg sync.WaitGroup
 	errs := make(chan error, len(targets))

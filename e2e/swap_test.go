@@ -187,6 +187,7 @@ func TestSwapRollback(t *testing.T) {
 		{"fail/sha256-mismatch", strings.Replace(string(src), `command = "`+bins.plugins["crypto"]+`"`, `command = "`+bins.plugins["crypto-v2"]+`"
   sha256 = "`+strings.Repeat("0", 64)+`"`, 1), "sha256 mismatch"},
 		{"fail/not-a-plugin", strings.Replace(string(src), `command = "`+bins.plugins["crypto"]+`"`, `command = "/bin/true"`, 1), "crypto"},
+		{"fail/protocol-version", strings.Replace(string(src), `command = "`+bins.plugins["crypto"]+`"`, `command = "`+bins.plugins["protov2"]+`"`, 1), "speaks another protocol version"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

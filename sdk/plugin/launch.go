@@ -137,6 +137,9 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 		if errors.Is(err, ErrDigestMismatch) {
 			return fail(fmt.Errorf("plugin %q: %w", cfg.Name, err))
 		}
+		if strings.Contains(err.Error(), "incompatible API version") {
+			return fail(fmt.Errorf("%w: plugin %q speaks another protocol version than %d (%v)", ErrProtocol, cfg.Name, ProtocolVersion, err))
+		}
 		return fail(fmt.Errorf("%w: plugin %q: %v", ErrLaunch, cfg.Name, err))
 	}
 	if v := gp.NegotiatedVersion(); v != ProtocolVersion {
