@@ -185,7 +185,7 @@ func newAuthority(ctx context.Context, cfg *config.Config, rand io.Reader, log z
 	}
 	lc := attest.LocalConfig{Dir: filepath.Join(cfg.DataDir, "clock"), ID: "aunsormd-local", MaxAge: cfg.Clock.MaxAge, Rand: rand}
 	if len(cfg.Clock.NTPServers) > 0 {
-		lc.Offset = attest.NTPOffset(cfg.Clock.NTPServers)
+		lc.Offset = attest.NTPOffset(cfg.Clock.NTPServers, rand)
 	}
 	a, err := attest.NewLocal(log, lc)
 	if err != nil {

@@ -2,10 +2,10 @@ package attest
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"time"
 )
@@ -22,14 +22,15 @@ const (
 
 // NTPOffset returns an offset function querying servers ("host" or
 // "host:port", default port 123) and keeping the sample with the smallest
-// round trip. It fails only when no server gives a valid answer.
-func NTPOffset(servers []string) func(ctx context.Context) (OffsetSample, error) {
+// round trip. It fails only when no server gives a valid answer. Request
+// nonces are drawn from rand (the daemon's DRBG).
+func NTPOffset(servers []string, rand io.Reader) func(ctx context.Context) (OffsetSample, error) {
 	return func(ctx context.Context) (OffsetSample, error) {
 		var best OffsetSample
 		var errs []error
 		found := false
 		for _, s := range servers {
-			sample, err := queryNTP(ctx, s)
+			sample, err := queryNTP(ctx, s, rand)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("%s: %w", s, err))
 				continue
@@ -60,7 +61,7 @@ func fromNTP(v uint64) time.Time {
 // queryNTP sends one client request and validates the reply: server mode,
 // a synchronised stratum, and our transmit timestamp echoed as origin (a
 // random value, so an off-path spoofer cannot guess it).
-func queryNTP(ctx context.Context, server string) (OffsetSample, error) {
+func queryNTP(ctx context.Context, server string, rand io.Reader) (OffsetSample, error) {
 	if _, _, err := net.SplitHostPort(server); err != nil {
 		server = net.JoinHostPort(server, "123")
 	}
@@ -79,7 +80,7 @@ func queryNTP(ctx context.Context, server string) (OffsetSample, error) {
 	req := make([]byte, ntpPacketLen)
 	req[0] = 0<<6 | 4<<3 | 3 // LI 0, version 4, mode 3 (client)
 	// Transmit timestamp: random, remembered as the expected origin.
-	if _, err := rand.Read(req[40:48]); err != nil {
+	if _, err := io.ReadFull(rand, req[40:48]); err != nil {
 		return OffsetSample{}, err
 	}
 	origin := binary.BigEndian.Uint64(req[40:48])

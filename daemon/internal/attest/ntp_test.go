@@ -2,6 +2,7 @@ package attest
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"net"
@@ -61,7 +62,7 @@ func TestNTPOffset(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			addr := fakeNTP(t, tc.skew, tc.mutate)
-			s, err := NTPOffset([]string{addr})(context.Background())
+			s, err := NTPOffset([]string{addr}, rand.Reader)(context.Background())
 			if tc.wantErr {
 				if !errors.Is(err, ErrNTP) {
 					t.Fatalf("err = %v, want ErrNTP", err)
@@ -84,7 +85,7 @@ func TestNTPOffset(t *testing.T) {
 func TestNTPPicksLowestRoundTrip(t *testing.T) {
 	good := fakeNTP(t, time.Second, nil)
 	dead := "127.0.0.1:1" // nothing answers
-	s, err := NTPOffset([]string{dead, good})(context.Background())
+	s, err := NTPOffset([]string{dead, good}, rand.Reader)(context.Background())
 	if err != nil || s.Offset < 900*time.Millisecond {
 		t.Fatalf("sample %+v err %v", s, err)
 	}
@@ -109,7 +110,7 @@ func FuzzNTPReply(f *testing.F) {
 		defer cancel()
 		// Any reply must give a sample or an error, never a panic; a reply
 		// that does not echo our random origin is always refused.
-		if _, err := queryNTP(ctx, pc.LocalAddr().String()); err == nil && len(reply) >= 32 {
+		if _, err := queryNTP(ctx, pc.LocalAddr().String(), rand.Reader); err == nil && len(reply) >= 32 {
 			t.Fatalf("accepted a reply that cannot echo our random origin: %x", reply)
 		}
 	})
