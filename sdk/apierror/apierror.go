@@ -60,6 +60,11 @@ func MethodNotAllowed(method string) *Error {
 	return Newf(http.StatusMethodNotAllowed, "method_not_allowed", "method %s is not allowed on this path", method)
 }
 
+// TooLarge is a 413 request_too_large for a body over limit bytes.
+func TooLarge(limit int64) *Error {
+	return Newf(http.StatusRequestEntityTooLarge, "request_too_large", "the request body exceeds %d bytes", limit)
+}
+
 // Internal is a 500 internal_error with a fixed description, so nothing of
 // the underlying failure leaks to the client.
 func Internal() *Error {

@@ -51,7 +51,7 @@ func jsonError(err error) *Error {
 	)
 	switch {
 	case errors.As(err, &mbe):
-		return Newf(http.StatusRequestEntityTooLarge, "request_too_large", "the request body exceeds %d bytes", mbe.Limit)
+		return TooLarge(mbe.Limit)
 	case errors.Is(err, io.EOF):
 		return BadRequest("the request body is empty")
 	case errors.Is(err, io.ErrUnexpectedEOF):

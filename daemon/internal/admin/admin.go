@@ -65,14 +65,13 @@ type AuditRecord struct {
 
 // Server is the admin API.
 type Server struct {
-	ctl   Controller
-	log   zerolog.Logger
-	token []byte
-	h     http.Handler
+	ctl Controller
+	log zerolog.Logger
+	h   http.Handler
 }
 
-// New returns the admin API. token, when non-empty, is required as a bearer
-// token (used for the TCP listener; the unix socket relies on its mode).
+// New returns the admin API. Handler serves it without authentication (the
+// unix socket relies on its mode); TokenHandler requires a bearer token.
 func New(ctl Controller, log zerolog.Logger) *Server {
 	s := &Server{ctl: ctl, log: log.With().Str("component", "admin").Logger()}
 	r := mux.NewRouter()

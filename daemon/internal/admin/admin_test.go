@@ -200,13 +200,12 @@ func TestRoutes(t *testing.T) {
 func TestMethodNotAllowed(t *testing.T) {
 	tests := []struct {
 		name, method, path string
-		bug                bool // 404 today: see the skip message
 	}{
-		{"fail/delete-plugins", http.MethodDelete, "/v1/plugins", false},
-		{"fail/post-config", http.MethodPost, "/v1/config", false},
-		{"fail/put-runtime", http.MethodPut, "/v1/runtime", false},
-		{"fail/get-reload", http.MethodGet, "/v1/reload", true},
-		{"fail/get-plugin-reload", http.MethodGet, "/v1/plugins/crypto/reload", true},
+		{"fail/delete-plugins", http.MethodDelete, "/v1/plugins"},
+		{"fail/post-config", http.MethodPost, "/v1/config"},
+		{"fail/put-runtime", http.MethodPut, "/v1/runtime"},
+		{"fail/get-reload", http.MethodGet, "/v1/reload"},
+		{"fail/get-plugin-reload", http.MethodGet, "/v1/plugins/crypto/reload"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -80,7 +80,7 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Buffer the (size-limited) body so net/http can replay a request that
 	// was never written to a connection that went away during a swap.
 	if r.ContentLength > p.maxBody {
-		apierror.Write(w, r, apierror.Newf(http.StatusRequestEntityTooLarge, "request_too_large", "the request body exceeds %d bytes", p.maxBody))
+		apierror.Write(w, r, apierror.TooLarge(p.maxBody))
 		return
 	}
 	if r.Body != nil && r.Body != http.NoBody {
@@ -88,7 +88,7 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) {
-				apierror.Write(w, r, apierror.Newf(http.StatusRequestEntityTooLarge, "request_too_large", "the request body exceeds %d bytes", p.maxBody))
+				apierror.Write(w, r, apierror.TooLarge(p.maxBody))
 			} else {
 				apierror.Write(w, r, apierror.BadRequest("the request body could not be read"))
 			}

@@ -33,11 +33,12 @@ import (
 
 // Limits on host service calls.
 const (
-	maxSeedBytes     = 256
-	maxPeerBody      = 4 << 20
-	peerTimeout      = 30 * time.Second
-	CallerHeader     = "X-Aunsorm-Caller"
-	auditSourceLimit = 128
+	maxSeedBytes = 256
+	maxPeerBody  = 4 << 20
+	peerTimeout  = 30 * time.Second
+	// CallerHeader names the calling plugin on peer requests; set by the
+	// daemon, never taken from the caller.
+	CallerHeader = "X-Aunsorm-Caller"
 )
 
 // Directory resolves plugins for peer calls and topology; the supervisor
