@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -18,6 +17,7 @@ import (
 	"github.com/aunsorm/aunsorm/daemon/internal/audit"
 	"github.com/aunsorm/aunsorm/daemon/internal/config"
 	"github.com/aunsorm/aunsorm/daemon/internal/host"
+	"github.com/aunsorm/aunsorm/daemon/internal/upstream"
 	"github.com/aunsorm/aunsorm/sdk/plugin"
 )
 
@@ -45,9 +45,9 @@ type Managed struct {
 	binding   *host.Binding
 	log       zerolog.Logger
 
-	spec      atomic.Pointer[config.Plugin]
-	inst      atomic.Pointer[instance]
-	transport atomic.Pointer[http.Transport]
+	spec     atomic.Pointer[config.Plugin]
+	inst     atomic.Pointer[instance]
+	upstream atomic.Pointer[upstream.Pool]
 
 	// opMu serialises restarts, swaps and stop.
 	opMu sync.Mutex
@@ -87,7 +87,7 @@ func (s *Supervisor) newManaged(spec config.Plugin) (*Managed, error) {
 		binding: s.opts.Services.Bind(spec.Name), status: StatusStarting,
 		log: s.log.With().Str("plugin", spec.Name).Logger()}
 	m.spec.Store(&spec)
-	m.transport.Store(m.newTransport())
+	m.upstream.Store(m.newUpstream())
 	return m, nil
 }
 
@@ -101,27 +101,16 @@ func (m *Managed) closeSockets() {
 	}
 }
 
-// newTransport returns the upstream transport for one plugin generation.
-// Every swap gets a fresh one so no request rides an idle connection to a
-// process that is going away. It dials the plugin's unix socket when there
-// is one: the same handler as on TCP, at a fraction of the kernel's cost.
-func (m *Managed) newTransport() *http.Transport {
-	dialer := &net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}
-	dial := dialer.DialContext
-	if path := m.localPath; path != "" {
-		dial = func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return dialer.DialContext(ctx, "unix", path)
-		}
+// newUpstream returns the upstream connection pool for one plugin
+// generation. Every swap gets a fresh one so no request rides an idle
+// connection to a process that is going away. It dials the plugin's unix
+// socket when there is one: the same handler as on TCP, at a fraction of
+// the kernel's cost.
+func (m *Managed) newUpstream() *upstream.Pool {
+	if m.localPath != "" {
+		return upstream.New("unix", m.localPath, upstream.Options{})
 	}
-	return &http.Transport{
-		Proxy:               nil,
-		DialContext:         dial,
-		DisableCompression:  true,
-		MaxIdleConns:        1024,
-		MaxIdleConnsPerHost: 1024,
-		IdleConnTimeout:     60 * time.Second,
-		ForceAttemptHTTP2:   false,
-	}
+	return upstream.New("tcp", m.addr, upstream.Options{})
 }
 
 // knobs returns the effective supervision settings: the plugin block's
@@ -154,8 +143,8 @@ func (m *Managed) Name() string { return m.name }
 // Addr returns the plugin's listener address.
 func (m *Managed) Addr() string { return m.addr }
 
-// Transport returns the current upstream transport.
-func (m *Managed) Transport() *http.Transport { return m.transport.Load() }
+// Upstream returns the current upstream connection pool.
+func (m *Managed) Upstream() *upstream.Pool { return m.upstream.Load() }
 
 func (m *Managed) current() *instance { return m.inst.Load() }
 
@@ -341,8 +330,7 @@ func (m *Managed) recover(ctx context.Context, dead *instance, reason string) {
 	m.log.Error().Str("reason", reason).Str("version", dead.desc.Version).Msg("plugin died; relaunching")
 	m.s.audit(ctx, "plugin.crash", m, dead, reason, nil)
 	// Connections to the dead process are gone; start the new one clean.
-	old := m.transport.Swap(m.newTransport())
-	old.CloseIdleConnections()
+	m.upstream.Swap(m.newUpstream()).Close()
 
 	delay := time.Duration(0)
 	for attempt := 1; ; attempt++ {
@@ -416,7 +404,7 @@ func (m *Managed) stop(ctx context.Context) {
 	}
 	m.stopRefusing()
 	m.setStatus(StatusStopped, "")
-	m.transport.Load().CloseIdleConnections()
+	m.upstream.Load().Close()
 	m.closeSockets()
 }
 

@@ -38,7 +38,7 @@ func testSupervisor(t *testing.T, opts Options) *Supervisor {
 func addManaged(s *Supervisor, name string, routes ...string) *Managed {
 	m := &Managed{s: s, name: name, addr: "127.0.0.1:1", status: StatusRunning, log: zerolog.Nop()}
 	m.spec.Store(&config.Plugin{Name: name, Listen: "127.0.0.1:1"})
-	m.transport.Store(m.newTransport())
+	m.upstream.Store(m.newUpstream())
 	if routes != nil {
 		m.install(&instance{desc: plugin.Descriptor{Name: name, Version: "1.0.0", Routes: routes}})
 	}

@@ -198,7 +198,7 @@ func (m *Managed) swap(ctx context.Context, spec config.Plugin) (string, error) 
 		cancel()
 	}
 	m.install(inst)
-	oldTransport := m.transport.Swap(m.newTransport())
+	oldUpstream := m.upstream.Swap(m.newUpstream())
 	m.stMu.Lock()
 	m.crashes = nil
 	m.stMu.Unlock()
@@ -215,7 +215,7 @@ func (m *Managed) swap(ctx context.Context, spec config.Plugin) (string, error) 
 			old.client.Kill()
 		}
 	}
-	oldTransport.CloseIdleConnections()
+	oldUpstream.Close()
 	extra := map[string]any{"took_ms": time.Since(started).Milliseconds()}
 	if old != nil {
 		extra["old_version"], extra["old_sha256"] = old.desc.Version, old.client.Digest()
