@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -44,6 +45,7 @@ type pluginServer struct {
 	mu         sync.Mutex
 	configured bool
 	httpSrv    *http.Server
+	wireSrv    *wireServer
 	reader     *rng.Reader
 	tracker    *clock.Tracker
 }
@@ -56,8 +58,12 @@ func newPluginServer(impl Plugin, lns []net.Listener, log zerolog.Logger) *plugi
 // Describe implements pluginv1.PluginServer.
 func (s *pluginServer) Describe(context.Context, *pluginv1.DescribeRequest) (*pluginv1.DescribeResponse, error) {
 	d := s.desc
+	caps := d.Capabilities
+	if len(s.lns) > 1 { // the gateway's unix socket speaks sdk/gatewire
+		caps = append(slices.Clip(caps), WireCapability)
+	}
 	return &pluginv1.DescribeResponse{Name: d.Name, Kind: d.Kind, Version: d.Version, Routes: d.Routes,
-		Capabilities: d.Capabilities, HostServices: d.HostServices}, nil
+		Capabilities: caps, HostServices: d.HostServices}, nil
 }
 
 // Configure implements pluginv1.PluginServer.
@@ -134,10 +140,18 @@ func (s *pluginServer) Configure(ctx context.Context, req *pluginv1.ConfigureReq
 		ErrorLog:          nil,
 	}
 	srv := s.httpSrv
-	for _, ln := range s.lns {
+	go func() {
+		if err := srv.Serve(s.lns[0]); err != nil && !errors.Is(err, http.ErrServerClosed) && !s.draining.Load() {
+			s.log.Error().Err(err).Msg("http server stopped")
+		}
+	}()
+	// The gateway's unix socket speaks the framing of sdk/gatewire.
+	if len(s.lns) > 1 {
+		s.wireSrv = newWireServer(srv.Handler, s.log)
+		wsrv := s.wireSrv
 		go func() {
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) && !s.draining.Load() {
-				s.log.Error().Err(err).Msg("http server stopped")
+			if err := wsrv.Serve(s.lns[1]); err != nil && !errors.Is(err, http.ErrServerClosed) && !s.draining.Load() {
+				s.log.Error().Err(err).Msg("gateway socket server stopped")
 			}
 		}()
 	}
@@ -304,10 +318,21 @@ func (s *pluginServer) Stop(ctx context.Context, req *pluginv1.StopRequest) (*pl
 	dctx, cancel := context.WithTimeout(ctx, drain)
 	defer cancel()
 	if s.httpSrv != nil {
+		var wg sync.WaitGroup
+		if ws := s.wireSrv; ws != nil {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := ws.Shutdown(dctx); err != nil {
+					s.log.Warn().Err(err).Msg("drain deadline reached; closing remaining gateway connections")
+				}
+			}()
+		}
 		if err := s.httpSrv.Shutdown(dctx); err != nil {
 			s.log.Warn().Err(err).Msg("drain deadline reached; closing remaining connections")
 			_ = s.httpSrv.Close()
 		}
+		wg.Wait()
 	} else {
 		for _, ln := range s.lns {
 			_ = ln.Close()

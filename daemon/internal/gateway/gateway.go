@@ -67,7 +67,13 @@ func New(opts Options) *Gateway {
 	// Routes served by the gateway itself; everything else is a plugin's.
 	r.Methods(http.MethodGet).Path("/health").HandlerFunc(g.serveHealth)
 	r.Methods(http.MethodGet).Path("/clock/attestation").HandlerFunc(g.serveAttestation)
-	r.PathPrefix("/").Handler(g.proxy)
+	// Every other path is a plugin's: the proxy is the router's fallback
+	// (no pattern to match, no per-request route context).
+	r.NotFoundHandler = g.proxy
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", http.MethodGet)
+		apierror.Write(w, r, apierror.New(http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed on "+r.URL.Path))
+	})
 
 	calibrated := calibration.Middleware(opts.Authority.Tracker(), calibration.Options{
 		Exempt: []string{"/health", "/clock/attestation"},

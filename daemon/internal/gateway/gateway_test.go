@@ -161,7 +161,7 @@ func TestGatewayRoutes(t *testing.T) {
 		{"ok/attestation-served-while-stale", stale, http.MethodGet, "/clock/attestation", 200, ""},
 		{"fail/unknown-route", fresh, http.MethodGet, "/nope", 404, "not_found"},
 		{"fail/unknown-nested-route", fresh, http.MethodPost, "/crypto/hash", 404, "not_found"},
-		{"fail/post-health", fresh, http.MethodPost, "/health", 404, "not_found"},
+		{"fail/post-health", fresh, http.MethodPost, "/health", 405, "method_not_allowed"},
 		{"fail/stale-fails-closed", stale, http.MethodGet, "/nope", 503, calibration.CodeStale},
 		{"fail/stale-fails-closed-for-plugin-paths", stale, http.MethodPost, "/crypto/hash", 503, calibration.CodeStale},
 		{"fail/no-snapshot-attestation", empty, http.MethodGet, "/clock/attestation", 503, calibration.CodeStale},

@@ -126,6 +126,8 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Header:   h,
 		Body:     buf.Bytes(),
 		Deadline: time.Now().Add(p.timeout),
+		Remote:   r.RemoteAddr,
+		Scheme:   h["X-Forwarded-Proto"][0],
 	}
 	resp, err := m.Upstream().Do(r.Context(), &req)
 	if err != nil {

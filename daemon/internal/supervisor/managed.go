@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -87,7 +88,7 @@ func (s *Supervisor) newManaged(spec config.Plugin) (*Managed, error) {
 		binding: s.opts.Services.Bind(spec.Name), status: StatusStarting,
 		log: s.log.With().Str("plugin", spec.Name).Logger()}
 	m.spec.Store(&spec)
-	m.upstream.Store(m.newUpstream())
+	m.upstream.Store(m.newUpstream(nil))
 	return m, nil
 }
 
@@ -102,13 +103,16 @@ func (m *Managed) closeSockets() {
 }
 
 // newUpstream returns the upstream connection pool for one plugin
-// generation. Every swap gets a fresh one so no request rides an idle
-// connection to a process that is going away. It dials the plugin's unix
-// socket when there is one: the same handler as on TCP, at a fraction of
-// the kernel's cost.
-func (m *Managed) newUpstream() *upstream.Pool {
+// generation (inst; nil while no process runs). Every swap and restart gets
+// a fresh one so no request rides an idle connection to a process that is
+// going away. It dials the plugin's unix socket when there is one, and
+// speaks sdk/gatewire frames there when the process reports
+// plugin.WireCapability; otherwise HTTP/1.1 (over TCP when the socket path
+// would be too long).
+func (m *Managed) newUpstream(inst *instance) *upstream.Pool {
 	if m.localPath != "" {
-		return upstream.New("unix", m.localPath, upstream.Options{})
+		wire := inst != nil && slices.Contains(inst.desc.Capabilities, plugin.WireCapability)
+		return upstream.New("unix", m.localPath, upstream.Options{Wire: wire})
 	}
 	return upstream.New("tcp", m.addr, upstream.Options{})
 }
@@ -148,7 +152,13 @@ func (m *Managed) Upstream() *upstream.Pool { return m.upstream.Load() }
 
 func (m *Managed) current() *instance { return m.inst.Load() }
 
-func (m *Managed) install(inst *instance) { m.inst.Store(inst) }
+// install makes inst the live process with a fresh upstream pool for it,
+// and returns the previous pool for the caller to close once requests
+// already on it may finish.
+func (m *Managed) install(inst *instance) (previous *upstream.Pool) {
+	m.inst.Store(inst)
+	return m.upstream.Swap(m.newUpstream(inst))
+}
 
 // Status returns the plugin's supervision state.
 func (m *Managed) Status() string {
@@ -330,7 +340,7 @@ func (m *Managed) recover(ctx context.Context, dead *instance, reason string) {
 	m.log.Error().Str("reason", reason).Str("version", dead.desc.Version).Msg("plugin died; relaunching")
 	m.s.audit(ctx, "plugin.crash", m, dead, reason, nil)
 	// Connections to the dead process are gone; start the new one clean.
-	m.upstream.Swap(m.newUpstream()).Close()
+	m.upstream.Swap(m.newUpstream(nil)).Close()
 
 	delay := time.Duration(0)
 	for attempt := 1; ; attempt++ {
@@ -356,7 +366,7 @@ func (m *Managed) recover(ctx context.Context, dead *instance, reason string) {
 		spec := *m.spec.Load()
 		inst, err := m.start(ctx, spec)
 		if err == nil {
-			m.install(inst)
+			m.install(inst).Close()
 			m.stMu.Lock()
 			m.restarts++
 			m.stMu.Unlock()

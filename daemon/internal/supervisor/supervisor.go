@@ -130,7 +130,7 @@ func (s *Supervisor) Start(ctx context.Context, specs []config.Plugin) error {
 			s.Shutdown(ctx)
 			return err
 		}
-		m.install(inst)
+		m.install(inst).Close()
 		s.audit(ctx, "plugin.start", m, inst, "ok", nil)
 		m.setStatus(StatusRunning, "")
 	}

@@ -38,7 +38,7 @@ func testSupervisor(t *testing.T, opts Options) *Supervisor {
 func addManaged(s *Supervisor, name string, routes ...string) *Managed {
 	m := &Managed{s: s, name: name, addr: "127.0.0.1:1", status: StatusRunning, log: zerolog.Nop()}
 	m.spec.Store(&config.Plugin{Name: name, Listen: "127.0.0.1:1"})
-	m.upstream.Store(m.newUpstream())
+	m.upstream.Store(m.newUpstream(nil))
 	if routes != nil {
 		m.install(&instance{desc: plugin.Descriptor{Name: name, Version: "1.0.0", Routes: routes}})
 	}
@@ -357,4 +357,30 @@ func TestStartAndReloadErrors(t *testing.T) {
 			t.Fatalf("Reload = %+v, %v", changes, err)
 		}
 	})
+}
+
+// The gateway speaks frames only to a process that reported the
+// capability, and only over the unix socket.
+func TestUpstreamProtocolNegotiated(t *testing.T) {
+	m := &Managed{name: "p", addr: "127.0.0.1:1", localPath: "/run/p.sock"}
+	framed := &instance{desc: plugin.Descriptor{Capabilities: []string{"x", plugin.WireCapability}}}
+	plain := &instance{desc: plugin.Descriptor{Capabilities: []string{"x"}}}
+	for _, c := range []struct {
+		name      string
+		inst      *instance
+		localPath string
+		network   string
+		wire      bool
+	}{
+		{"capability", framed, "/run/p.sock", "unix", true},
+		{"no capability", plain, "/run/p.sock", "unix", false},
+		{"no process", nil, "/run/p.sock", "unix", false},
+		{"no unix socket", framed, "", "tcp", false},
+	} {
+		m.localPath = c.localPath
+		p := m.newUpstream(c.inst)
+		if network, _ := p.Addr(); network != c.network || p.Wire() != c.wire {
+			t.Errorf("%s: %s wire=%v, want %s wire=%v", c.name, network, p.Wire(), c.network, c.wire)
+		}
+	}
 }

@@ -90,7 +90,7 @@ func (s *Supervisor) add(ctx context.Context, spec config.Plugin) (PluginChange,
 		ch.Action, ch.Error = "rolled_back", err.Error()
 		return ch, err
 	}
-	m.install(inst)
+	m.install(inst).Close()
 	m.setStatus(StatusRunning, "")
 	s.mu.Lock()
 	s.plugins[spec.Name] = m
@@ -197,8 +197,7 @@ func (m *Managed) swap(ctx context.Context, spec config.Plugin) (string, error) 
 		}
 		cancel()
 	}
-	m.install(inst)
-	oldUpstream := m.upstream.Swap(m.newUpstream())
+	oldUpstream := m.install(inst)
 	m.stMu.Lock()
 	m.crashes = nil
 	m.stMu.Unlock()

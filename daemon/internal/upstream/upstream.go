@@ -19,6 +19,7 @@ package upstream
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -32,6 +33,8 @@ import (
 	"time"
 
 	"golang.org/x/net/http/httpguts"
+
+	"github.com/aunsorm/aunsorm/sdk/gatewire"
 )
 
 // Options tunes a Pool; zero values take the defaults.
@@ -39,6 +42,11 @@ type Options struct {
 	DialTimeout time.Duration // default 2s
 	MaxIdle     int           // idle connections kept; default 1024
 	IdleTimeout time.Duration // an idle connection older than this is closed; default 60s
+	// Wire speaks sdk/gatewire frames instead of HTTP/1.1 text; for
+	// plugins reporting plugin.WireCapability.
+	Wire bool
+	// MaxResponse bounds a framed response (default 64 MiB).
+	MaxResponse int
 }
 
 // Pool holds the connections to one plugin process generation.
@@ -54,6 +62,7 @@ type Pool struct {
 type conn struct {
 	nc     net.Conn
 	br     *bufio.Reader
+	frame  []byte // the last framed response (its body is read from here)
 	idleAt time.Time
 	reused bool
 }
@@ -69,8 +78,14 @@ func New(network, addr string, opts Options) *Pool {
 	if opts.IdleTimeout <= 0 {
 		opts.IdleTimeout = 60 * time.Second
 	}
+	if opts.MaxResponse <= 0 {
+		opts.MaxResponse = 64 << 20
+	}
 	return &Pool{network: network, addr: addr, opts: opts}
 }
+
+// Wire reports whether the pool speaks sdk/gatewire frames.
+func (p *Pool) Wire() bool { return p.opts.Wire }
 
 // Addr returns the network and address the pool dials.
 func (p *Pool) Addr() (network, addr string) { return p.network, p.addr }
@@ -157,6 +172,8 @@ type Request struct {
 	Header   http.Header
 	Body     []byte
 	Deadline time.Time // for the whole exchange, including reading the body
+	Remote   string    // the client's address (framed requests only)
+	Scheme   string    // "http" or "https" (framed requests only)
 }
 
 // Kind classifies a failed exchange.
@@ -208,7 +225,13 @@ func (e errNotSent) Unwrap() error { return e.err }
 // returned body; the connection goes back to the pool when the body was
 // read to its end.
 func (p *Pool) Do(ctx context.Context, req *Request) (*http.Response, error) {
-	head, err := appendHead(headPool.Get().(*[]byte), req)
+	var head *[]byte
+	var err error
+	if p.opts.Wire {
+		head, err = appendFrame(headPool.Get().(*[]byte), req)
+	} else {
+		head, err = appendHead(headPool.Get().(*[]byte), req)
+	}
 	if err != nil {
 		return nil, &Error{Kind: KindRequest, Err: err}
 	}
@@ -260,11 +283,17 @@ func (p *Pool) exchange(ctx context.Context, c *conn, req *Request, head []byte)
 		return nil, errNotSent{err}
 	}
 	stop := context.AfterFunc(ctx, func() { _ = c.nc.SetDeadline(aLongTimeAgo) })
-	bufs := net.Buffers{head}
-	if len(req.Body) > 0 {
-		bufs = append(bufs, req.Body)
+	var err error
+	if p.opts.Wire {
+		_, err = c.nc.Write(head) // the frame carries the body
+	} else {
+		bufs := net.Buffers{head}
+		if len(req.Body) > 0 {
+			bufs = append(bufs, req.Body)
+		}
+		_, err = bufs.WriteTo(c.nc)
 	}
-	if _, err := bufs.WriteTo(c.nc); err != nil {
+	if err != nil {
 		stop()
 		// A write fails when the plugin has closed the connection; what
 		// reached it is at most a partial request, which it cannot act on.
@@ -278,6 +307,9 @@ func (p *Pool) exchange(ctx context.Context, c *conn, req *Request, head []byte)
 				return nil, errNotSent{err}
 			}
 			return nil, err
+		}
+		if p.opts.Wire {
+			return p.readFrame(c, stop)
 		}
 		resp, err := http.ReadResponse(c.br, &http.Request{Method: req.Method})
 		if err != nil {
@@ -297,6 +329,37 @@ func (p *Pool) exchange(ctx context.Context, c *conn, req *Request, head []byte)
 		resp.Body = &body{rc: resp.Body, c: c, p: p, stop: stop, keep: !resp.Close}
 		return resp, nil
 	}
+}
+
+// readFrame reads a framed response; its body is served from the frame.
+func (p *Pool) readFrame(c *conn, stop func() bool) (*http.Response, error) {
+	var err error
+	c.frame, err = gatewire.ReadFrame(c.br, c.frame, p.opts.MaxResponse)
+	if err != nil {
+		stop()
+		if errors.Is(err, gatewire.ErrFrame) {
+			return nil, &Error{Kind: KindProtocol, Err: err}
+		}
+		return nil, err
+	}
+	fr, err := gatewire.DecodeResponse(c.frame)
+	if err != nil {
+		stop()
+		return nil, &Error{Kind: KindProtocol, Err: err}
+	}
+	if cap(c.frame) > 1<<20 {
+		defer func() { c.frame = nil }() // the body keeps its slice; the connection drops it
+	}
+	return &http.Response{
+		Status:        strconv.Itoa(fr.Status) + " " + http.StatusText(fr.Status),
+		StatusCode:    fr.Status,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        fr.Header,
+		ContentLength: int64(len(fr.Body)),
+		Body:          &body{rc: io.NopCloser(bytes.NewReader(fr.Body)), c: c, p: p, stop: stop, keep: true},
+	}, nil
 }
 
 // body returns the connection to the pool when read to its end.
@@ -335,6 +398,25 @@ func (b *body) Close() error {
 		return nil
 	}
 	return b.c.nc.Close()
+}
+
+// appendFrame encodes req as a gatewire request frame.
+func appendFrame(buf *[]byte, req *Request) (*[]byte, error) {
+	scheme := req.Scheme
+	if scheme == "" {
+		scheme = "http"
+	}
+	b, err := gatewire.AppendRequest((*buf)[:0], &gatewire.Request{
+		Method: req.Method, URI: req.URI, Host: req.Host, Remote: req.Remote, Scheme: scheme,
+		Header: req.Header, Body: req.Body,
+	}, skipField)
+	*buf = b
+	return buf, err
+}
+
+// skipField: written from the request's own fields, never from Header.
+func skipField(k string) bool {
+	return k == "Host" || k == "Content-Length" || k == "Transfer-Encoding" || k == "Connection"
 }
 
 var headPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}

@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/aunsorm/aunsorm/sdk/gatewire"
 )
 
 // unixListener listens on a fresh unix socket in the test's temp dir.
@@ -384,4 +386,125 @@ func FuzzResponse(f *testing.F) {
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 	})
+}
+
+// wireServer answers gatewire frames with serve's response frame (nil:
+// close the connection after reading the request).
+func wireServer(t *testing.T, serve func(n int, r *gatewire.Request) []byte) (*Pool, *atomic.Int64) {
+	t.Helper()
+	var requests atomic.Int64
+	p := rawServer(t, func(c net.Conn, br *bufio.Reader) {
+		for {
+			payload, err := gatewire.ReadFrame(br, nil, 1<<20)
+			if err != nil {
+				return
+			}
+			r, err := gatewire.DecodeRequest(payload)
+			if err != nil {
+				t.Errorf("daemon sent a bad frame: %v", err)
+				return
+			}
+			out := serve(int(requests.Add(1)), r)
+			if out == nil {
+				return
+			}
+			c.Write(out)
+		}
+	})
+	p.opts.Wire = true
+	return p, &requests
+}
+
+func TestWireRoundTrip(t *testing.T) {
+	p, _ := wireServer(t, func(_ int, r *gatewire.Request) []byte {
+		h := http.Header{"X-Seen": {r.Method + " " + r.URI + " " + r.Host + " " + r.Remote + " " + r.Scheme + " " + r.Header.Get("X-Test")}}
+		b, _ := gatewire.AppendResponse(nil, 201, h, bytes.ToUpper(r.Body))
+		return b
+	})
+	for i := 0; i < 3; i++ {
+		rq := req("POST", "/w?x=1", []byte("hello"))
+		rq.Remote, rq.Scheme = "192.0.2.9:7", "https"
+		rq.Header.Set("Content-Length", "999") // written from Body, never from Header
+		resp, err := p.Do(context.Background(), rq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != 201 || resp.ContentLength != 5 || readAll(t, resp) != "HELLO" {
+			t.Fatalf("got %d", resp.StatusCode)
+		}
+		if got := resp.Header.Get("X-Seen"); got != "POST /w?x=1 gw.test 192.0.2.9:7 https 1" {
+			t.Fatalf("server saw %q", got)
+		}
+	}
+	if p.Idle() != 1 {
+		t.Fatalf("idle %d, want 1", p.Idle())
+	}
+}
+
+func TestWireRetryAndNoReplay(t *testing.T) {
+	ok, _ := gatewire.AppendResponse(nil, 200, nil, []byte("ok"))
+	// Closed while idle after every answer: each request is retried once.
+	var n atomic.Int64
+	p2 := rawServer(t, func(c net.Conn, br *bufio.Reader) {
+		payload, err := gatewire.ReadFrame(br, nil, 1<<20)
+		if err == nil {
+			if _, err := gatewire.DecodeRequest(payload); err == nil {
+				n.Add(1)
+				c.Write(ok)
+			}
+		}
+	})
+	p2.opts.Wire = true
+	for i := 0; i < 3; i++ {
+		resp, err := p2.Do(context.Background(), req("POST", "/", []byte("x")))
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		readAll(t, resp)
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := n.Load(); got != 3 {
+		t.Fatalf("plugin saw %d requests, want 3", got)
+	}
+
+	// Read, then gone: reported, not replayed.
+	p3, n3 := wireServer(t, func(k int, _ *gatewire.Request) []byte {
+		if k == 2 {
+			return nil
+		}
+		return ok
+	})
+	resp, err := p3.Do(context.Background(), req("POST", "/", []byte("a")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readAll(t, resp)
+	_, err = p3.Do(context.Background(), req("POST", "/", []byte("b")))
+	var ue *Error
+	if !errors.As(err, &ue) || ue.Kind != KindUnreachable {
+		t.Fatalf("err %v, want KindUnreachable", err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if got := n3.Load(); got != 2 {
+		t.Fatalf("plugin saw %d requests, want 2 (no replay)", got)
+	}
+}
+
+func TestWireProtocolErrors(t *testing.T) {
+	for name, answer := range map[string][]byte{
+		"http text":     []byte(okResponse),
+		"bad payload":   {0, 0, 0, 3, 'R', 0xff, 0xff},
+		"status 100":    {0, 0, 0, 4, 'R', 100, 0, 0},
+		"over the size": {0x10, 0, 0, 0},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p, _ := wireServer(t, func(int, *gatewire.Request) []byte { return answer })
+			p.opts.MaxResponse = 1 << 20
+			_, err := p.Do(context.Background(), req("GET", "/", nil))
+			var ue *Error
+			if !errors.As(err, &ue) || ue.Kind != KindProtocol {
+				t.Fatalf("err %v, want KindProtocol", err)
+			}
+		})
+	}
 }

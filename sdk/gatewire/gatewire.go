@@ -1,0 +1,307 @@
+// Package gatewire is the framing the gateway and an SDK plugin speak on
+// the plugin's unix socket, in place of HTTP/1.1 text: a request or a
+// response is one length-prefixed frame of plain fields, read whole with
+// one read, written whole with one write, decoded without a text parser.
+// The plugin's handlers see an ordinary *http.Request and
+// http.ResponseWriter; the plugin's TCP port keeps serving HTTP/1.1.
+//
+// Frame: a 4-byte big-endian payload length, then the payload. Every
+// string and byte field is a uvarint length followed by its bytes.
+//
+//	request  = 'Q' method uri host remote scheme count (name value)* body
+//	response = 'R' status count (name value)* body
+//
+// Decoders check every length against the frame and every field against
+// HTTP's grammar (token names, field values without CR/LF/NUL, an
+// origin-form target), so a frame that decodes is one net/http would
+// accept.
+package gatewire
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"golang.org/x/net/http/httpguts"
+)
+
+// MaxHeaders bounds the header fields of one frame.
+const MaxHeaders = 256
+
+// ErrFrame is wrapped by every decoding error.
+var ErrFrame = errors.New("gatewire: malformed frame")
+
+func frameErr(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrFrame}, args...)...)
+}
+
+// Request is a decoded request frame.
+type Request struct {
+	Method string
+	URI    string // origin form
+	Host   string
+	Remote string // the client's address as the gateway saw it
+	Scheme string // "http" or "https": how the client reached the gateway
+	Header http.Header
+	Body   []byte
+}
+
+// Response is a decoded response frame.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// ReadFrame reads one frame's payload into buf (grown as needed) and
+// returns it. A payload over max bytes is refused before it is read.
+func ReadFrame(r *bufio.Reader, buf []byte, max int) ([]byte, error) {
+	var hdr [4]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return buf, err
+	}
+	n := int(binary.BigEndian.Uint32(hdr[:]))
+	if n > max || n < 1 {
+		return buf, frameErr("payload of %d bytes (limit %d)", n, max)
+	}
+	if cap(buf) < n {
+		buf = make([]byte, n)
+	}
+	buf = buf[:n]
+	if _, err := io.ReadFull(r, buf); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return buf, err
+	}
+	return buf, nil
+}
+
+func appendStr(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+func appendHeader(b []byte, h http.Header, skip func(string) bool) ([]byte, error) {
+	n := 0
+	for k, vv := range h {
+		if skip == nil || !skip(k) {
+			n += len(vv)
+		}
+	}
+	if n > MaxHeaders {
+		return b, fmt.Errorf("gatewire: %d header fields (limit %d)", n, MaxHeaders)
+	}
+	b = binary.AppendUvarint(b, uint64(n))
+	for k, vv := range h {
+		if skip != nil && skip(k) {
+			continue
+		}
+		if !httpguts.ValidHeaderFieldName(k) {
+			return b, fmt.Errorf("gatewire: invalid header field name %q", k)
+		}
+		for _, v := range vv {
+			if !httpguts.ValidHeaderFieldValue(v) {
+				return b, fmt.Errorf("gatewire: invalid value for header field %q", k)
+			}
+			b = appendStr(b, k)
+			b = appendStr(b, v)
+		}
+	}
+	return b, nil
+}
+
+// startFrame reserves the length prefix; finishFrame fills it in.
+func startFrame(b []byte, kind byte) []byte { return append(b, 0, 0, 0, 0, kind) }
+
+func finishFrame(b []byte, start int) []byte {
+	binary.BigEndian.PutUint32(b[start:], uint32(len(b)-start-4))
+	return b
+}
+
+// AppendRequest appends req as a frame, without the header fields for
+// which skip reports true. Fields that HTTP would not carry are refused.
+func AppendRequest(b []byte, req *Request, skip func(string) bool) ([]byte, error) {
+	if !validMethod(req.Method) {
+		return b, fmt.Errorf("gatewire: invalid method %q", req.Method)
+	}
+	if !validURI(req.URI) {
+		return b, errors.New("gatewire: invalid request target")
+	}
+	if !httpguts.ValidHostHeader(req.Host) {
+		return b, errors.New("gatewire: invalid host")
+	}
+	if req.Scheme != "http" && req.Scheme != "https" {
+		return b, fmt.Errorf("gatewire: invalid scheme %q", req.Scheme)
+	}
+	start := len(b)
+	b = startFrame(b, 'Q')
+	b = appendStr(b, req.Method)
+	b = appendStr(b, req.URI)
+	b = appendStr(b, req.Host)
+	b = appendStr(b, req.Remote)
+	b = appendStr(b, req.Scheme)
+	b, err := appendHeader(b, req.Header, skip)
+	if err != nil {
+		return b[:start], err
+	}
+	b = binary.AppendUvarint(b, uint64(len(req.Body)))
+	b = append(b, req.Body...)
+	return finishFrame(b, start), nil
+}
+
+// AppendResponse appends a response frame.
+func AppendResponse(b []byte, status int, h http.Header, body []byte) ([]byte, error) {
+	if status < 100 || status > 999 {
+		return b, fmt.Errorf("gatewire: invalid status %d", status)
+	}
+	start := len(b)
+	b = startFrame(b, 'R')
+	b = binary.AppendUvarint(b, uint64(status))
+	b, err := appendHeader(b, h, nil)
+	if err != nil {
+		return b[:start], err
+	}
+	b = binary.AppendUvarint(b, uint64(len(body)))
+	b = append(b, body...)
+	return finishFrame(b, start), nil
+}
+
+// decoder walks a payload.
+type decoder struct {
+	p   []byte
+	err error
+}
+
+func (d *decoder) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.p)
+	if n <= 0 {
+		d.err = frameErr("bad length")
+		return 0
+	}
+	d.p = d.p[n:]
+	return v
+}
+
+func (d *decoder) bytes() []byte {
+	n := d.uvarint()
+	if d.err != nil {
+		return nil
+	}
+	if n > uint64(len(d.p)) {
+		d.err = frameErr("field of %d bytes past the end of the frame", n)
+		return nil
+	}
+	v := d.p[:n:n]
+	d.p = d.p[n:]
+	return v
+}
+
+func (d *decoder) str() string { return string(d.bytes()) }
+
+func (d *decoder) header() http.Header {
+	n := d.uvarint()
+	if d.err != nil {
+		return nil
+	}
+	if n > MaxHeaders {
+		d.err = frameErr("%d header fields (limit %d)", n, MaxHeaders)
+		return nil
+	}
+	h := make(http.Header, n)
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		k, v := d.str(), d.str()
+		if d.err != nil {
+			break
+		}
+		if !httpguts.ValidHeaderFieldName(k) {
+			d.err = frameErr("invalid header field name")
+			break
+		}
+		if !httpguts.ValidHeaderFieldValue(v) {
+			d.err = frameErr("invalid header field value")
+			break
+		}
+		ck := http.CanonicalHeaderKey(k)
+		h[ck] = append(h[ck], v)
+	}
+	return h
+}
+
+// DecodeRequest decodes a request payload. Body aliases p.
+func DecodeRequest(p []byte) (*Request, error) {
+	if len(p) == 0 || p[0] != 'Q' {
+		return nil, frameErr("not a request frame")
+	}
+	d := decoder{p: p[1:]}
+	r := &Request{Method: d.str(), URI: d.str(), Host: d.str(), Remote: d.str(), Scheme: d.str()}
+	r.Header = d.header()
+	r.Body = d.bytes()
+	switch {
+	case d.err != nil:
+		return nil, d.err
+	case len(d.p) != 0:
+		return nil, frameErr("%d bytes after the body", len(d.p))
+	case !validMethod(r.Method):
+		return nil, frameErr("invalid method")
+	case !validURI(r.URI):
+		return nil, frameErr("invalid request target")
+	case !httpguts.ValidHostHeader(r.Host):
+		return nil, frameErr("invalid host")
+	case r.Scheme != "http" && r.Scheme != "https":
+		return nil, frameErr("invalid scheme")
+	}
+	return r, nil
+}
+
+// DecodeResponse decodes a response payload. Body aliases p.
+func DecodeResponse(p []byte) (*Response, error) {
+	if len(p) == 0 || p[0] != 'R' {
+		return nil, frameErr("not a response frame")
+	}
+	d := decoder{p: p[1:]}
+	status := d.uvarint()
+	r := &Response{Header: d.header()}
+	r.Body = d.bytes()
+	switch {
+	case d.err != nil:
+		return nil, d.err
+	case len(d.p) != 0:
+		return nil, frameErr("%d bytes after the body", len(d.p))
+	case status < 200 || status > 599:
+		return nil, frameErr("status %d", status)
+	}
+	r.Status = int(status)
+	return r, nil
+}
+
+func validMethod(m string) bool {
+	if m == "" || len(m) > 32 {
+		return false
+	}
+	for i := 0; i < len(m); i++ {
+		if !httpguts.IsTokenRune(rune(m[i])) {
+			return false
+		}
+	}
+	return true
+}
+
+// validURI accepts an origin-form target without spaces or control bytes.
+func validURI(u string) bool {
+	if u == "" || u[0] != '/' {
+		return false
+	}
+	for i := 0; i < len(u); i++ {
+		if u[i] <= ' ' || u[i] == 0x7f {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,319 @@
+package plugin
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/aunsorm/aunsorm/sdk/apierror"
+	"github.com/aunsorm/aunsorm/sdk/gatewire"
+)
+
+// WireCapability is what an SDK plugin reports in Describe when it serves
+// the gateway's framing (sdk/gatewire) on its unix socket.
+const WireCapability = "aunsorm.gatewire/1"
+
+// maxWireFrame bounds one request frame a plugin accepts from the gateway
+// (the gateway's own body limit is far lower).
+const maxWireFrame = 64 << 20
+
+// wireServer serves the gateway's frames on one listener with the same
+// handler the HTTP server runs. Each connection carries one exchange at a
+// time, like HTTP/1.1 keep-alive.
+type wireServer struct {
+	handler http.Handler
+	log     zerolog.Logger
+	ctx     context.Context // cancelled when the server closes
+
+	mu       sync.Mutex
+	conns    map[*wireConn]struct{}
+	lns      []net.Listener
+	shutdown bool
+	cancel   context.CancelFunc
+	done     chan struct{} // closed when the last connection ends after shutdown
+}
+
+// Connection states; a connection is closed by Shutdown only while idle.
+const (
+	wireIdle int32 = iota
+	wireActive
+	wireClosed
+)
+
+type wireConn struct {
+	nc    net.Conn
+	state atomic.Int32
+}
+
+func newWireServer(h http.Handler, log zerolog.Logger) *wireServer {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &wireServer{handler: h, log: log, ctx: ctx, cancel: cancel, conns: map[*wireConn]struct{}{}}
+}
+
+// Serve accepts connections on ln until it is closed.
+func (s *wireServer) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.shutdown {
+		s.mu.Unlock()
+		return http.ErrServerClosed
+	}
+	s.lns = append(s.lns, ln)
+	s.mu.Unlock()
+	var delay time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			s.mu.Lock()
+			shut := s.shutdown
+			s.mu.Unlock()
+			if shut {
+				return http.ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				time.Sleep(delay)
+				continue
+			}
+			return err
+		}
+		delay = 0
+		c := &wireConn{nc: nc}
+		s.mu.Lock()
+		if s.shutdown {
+			s.mu.Unlock()
+			nc.Close()
+			return http.ErrServerClosed
+		}
+		s.conns[c] = struct{}{}
+		s.mu.Unlock()
+		go s.serveConn(c)
+	}
+}
+
+func (s *wireServer) forget(c *wireConn) {
+	c.state.Store(wireClosed)
+	c.nc.Close()
+	s.mu.Lock()
+	delete(s.conns, c)
+	if s.shutdown && len(s.conns) == 0 && s.done != nil {
+		close(s.done)
+		s.done = nil
+	}
+	s.mu.Unlock()
+}
+
+func (s *wireServer) serveConn(c *wireConn) {
+	defer s.forget(c)
+	br := bufio.NewReaderSize(c.nc, 16<<10)
+	var in, out []byte
+	w := &wireWriter{}
+	for {
+		// Wait for the next frame while idle; become active on its first
+		// byte, so Shutdown never cuts a request this process has read.
+		if _, err := br.Peek(1); err != nil {
+			return
+		}
+		if !c.state.CompareAndSwap(wireIdle, wireActive) {
+			return
+		}
+		var err error
+		in, err = gatewire.ReadFrame(br, in, maxWireFrame)
+		if err != nil {
+			if errors.Is(err, gatewire.ErrFrame) {
+				s.log.Warn().Err(err).Msg("gateway frame refused; closing the connection")
+			}
+			return
+		}
+		req, err := gatewire.DecodeRequest(in)
+		if err != nil {
+			s.log.Warn().Err(err).Msg("gateway frame refused; closing the connection")
+			return
+		}
+		w.reset()
+		if !s.serveOne(w, req) {
+			return
+		}
+		out, err = w.frame(out[:0], req.Method)
+		if err != nil {
+			s.log.Error().Err(err).Str("path", req.URI).Msg("response cannot be framed")
+			w.reset()
+			apierror.Write(w, nil, apierror.Internal())
+			if out, err = w.frame(out[:0], req.Method); err != nil {
+				return
+			}
+		}
+		if _, err := c.nc.Write(out); err != nil {
+			return
+		}
+		if cap(in) > 1<<20 {
+			in = nil // do not keep a large request's buffer for the connection's life
+		}
+		if cap(out) > 1<<20 {
+			out = nil
+		}
+		if !c.state.CompareAndSwap(wireActive, wireIdle) {
+			return
+		}
+	}
+}
+
+// serveOne runs the handler; false when the handler aborted the response.
+func (s *wireServer) serveOne(w *wireWriter, fr *gatewire.Request) (ok bool) {
+	u, err := url.ParseRequestURI(fr.URI)
+	if err != nil {
+		apierror.Write(w, nil, apierror.BadRequest("the request target is not valid"))
+		return true
+	}
+	r := &http.Request{
+		Method:        fr.Method,
+		URL:           u,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        fr.Header,
+		Body:          http.NoBody,
+		ContentLength: int64(len(fr.Body)),
+		Host:          fr.Host,
+		RemoteAddr:    fr.Remote,
+		RequestURI:    fr.URI,
+	}
+	if len(fr.Body) > 0 {
+		r.Body = wireBody{bytes.NewReader(fr.Body)}
+	}
+	r = r.WithContext(s.ctx)
+	defer func() {
+		if v := recover(); v != nil {
+			if v != http.ErrAbortHandler {
+				s.log.Error().Str("path", u.Path).Msg("handler panicked")
+			}
+			ok = false
+		}
+	}()
+	s.handler.ServeHTTP(w, r)
+	return true
+}
+
+type wireBody struct{ *bytes.Reader }
+
+func (wireBody) Close() error { return nil }
+
+// Shutdown stops accepting, closes idle connections and waits for active
+// ones to finish their exchange, until ctx ends.
+func (s *wireServer) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.shutdown = true
+	for _, ln := range s.lns {
+		ln.Close()
+	}
+	done := make(chan struct{})
+	if len(s.conns) == 0 {
+		close(done)
+	} else {
+		s.done = done
+	}
+	s.mu.Unlock()
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		s.closeIdle()
+		select {
+		case <-done:
+			s.cancel()
+			return nil
+		case <-ctx.Done():
+			s.Close()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+func (s *wireServer) closeIdle() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		if c.state.CompareAndSwap(wireIdle, wireClosed) {
+			c.nc.Close()
+		}
+	}
+}
+
+// Close closes the listeners and every connection at once.
+func (s *wireServer) Close() {
+	s.mu.Lock()
+	s.shutdown = true
+	for _, ln := range s.lns {
+		ln.Close()
+	}
+	for c := range s.conns {
+		c.nc.Close()
+	}
+	s.mu.Unlock()
+	s.cancel()
+}
+
+// wireWriter collects a handler's response for one frame.
+type wireWriter struct {
+	h      http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (w *wireWriter) reset() {
+	w.h = make(http.Header, 4)
+	w.status = 0
+	if w.body.Cap() > 1<<20 {
+		w.body = bytes.Buffer{}
+	}
+	w.body.Reset()
+}
+
+func (w *wireWriter) Header() http.Header { return w.h }
+
+func (w *wireWriter) WriteHeader(code int) {
+	if w.status != 0 || code < 200 {
+		return // already sent, or informational (the frame carries the final answer only)
+	}
+	if code > 999 {
+		code = http.StatusInternalServerError
+	}
+	w.status = code
+}
+
+func (w *wireWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.body.Write(b)
+}
+
+// Flush is accepted and has nothing to do: the whole response is one frame.
+func (w *wireWriter) Flush() {}
+
+// frame encodes the response as net/http would send it: a sniffed
+// Content-Type when the handler set none, no body for HEAD, 204 and 304.
+func (w *wireWriter) frame(b []byte, method string) ([]byte, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	body := w.body.Bytes()
+	if method == http.MethodHead || w.status == http.StatusNoContent || w.status == http.StatusNotModified {
+		body = nil
+	}
+	if _, ok := w.h["Content-Type"]; !ok && len(body) > 0 && w.h.Get("Content-Encoding") == "" {
+		w.h["Content-Type"] = []string{http.DetectContentType(body)}
+	}
+	delete(w.h, "Content-Length")
+	delete(w.h, "Transfer-Encoding")
+	return gatewire.AppendResponse(b, w.status, w.h, body)
+}
