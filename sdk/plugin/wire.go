@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -140,7 +141,12 @@ func (s *wireServer) serveConn(c *wireConn) {
 			return
 		}
 		w.reset()
-		if !s.serveOne(w, req) {
+		ctx, cancel := context.WithCancel(s.ctx)
+		watch := watchAfter(c.nc, br, cancel)
+		ok := s.serveOne(ctx, w, req)
+		alive := watch.stop()
+		cancel()
+		if !ok || !alive {
 			return
 		}
 		out, err = w.frame(out[:0], req.Method)
@@ -168,7 +174,7 @@ func (s *wireServer) serveConn(c *wireConn) {
 }
 
 // serveOne runs the handler; false when the handler aborted the response.
-func (s *wireServer) serveOne(w *wireWriter, fr *gatewire.Request) (ok bool) {
+func (s *wireServer) serveOne(ctx context.Context, w *wireWriter, fr *gatewire.Request) (ok bool) {
 	u, err := url.ParseRequestURI(fr.URI)
 	if err != nil {
 		apierror.Write(w, nil, apierror.BadRequest("the request target is not valid"))
@@ -190,7 +196,7 @@ func (s *wireServer) serveOne(w *wireWriter, fr *gatewire.Request) (ok bool) {
 	if len(fr.Body) > 0 {
 		r.Body = wireBody{bytes.NewReader(fr.Body)}
 	}
-	r = r.WithContext(s.ctx)
+	r = r.WithContext(ctx)
 	defer func() {
 		if v := recover(); v != nil {
 			if v != http.ErrAbortHandler {
@@ -201,6 +207,70 @@ func (s *wireServer) serveOne(w *wireWriter, fr *gatewire.Request) (ok bool) {
 	}()
 	s.handler.ServeHTTP(w, r)
 	return true
+}
+
+// watchDelay is how long a handler runs before its connection is watched
+// for the gateway going away (the client left, the upstream deadline
+// passed). Quick handlers never pay for a watch.
+const watchDelay = 5 * time.Millisecond
+
+// aLongTimeAgo unblocks a pending read at once.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// connWatch cancels a slow handler's context when the gateway closes the
+// connection: the gateway sends nothing while it waits for an answer, so
+// the watching read returns only when the connection ends (or is stopped).
+type connWatch struct {
+	nc     net.Conn
+	br     *bufio.Reader
+	cancel context.CancelFunc
+	timer  *time.Timer
+	mu     sync.Mutex
+	done   chan struct{} // non-nil once the watching read started
+	dead   bool          // the connection ended while the handler ran
+}
+
+func watchAfter(nc net.Conn, br *bufio.Reader, cancel context.CancelFunc) *connWatch {
+	cw := &connWatch{nc: nc, br: br, cancel: cancel}
+	cw.timer = time.AfterFunc(watchDelay, cw.start)
+	return cw
+}
+
+func (cw *connWatch) start() {
+	cw.mu.Lock()
+	defer cw.mu.Unlock()
+	if cw.done != nil {
+		return
+	}
+	cw.done = make(chan struct{})
+	go func() {
+		defer close(cw.done)
+		// Bytes that do arrive stay buffered for the next exchange.
+		if _, err := cw.br.Peek(1); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			cw.dead = true
+			cw.cancel()
+		}
+	}()
+}
+
+// stop ends the watch; false when the connection ended meanwhile.
+func (cw *connWatch) stop() bool {
+	if cw.timer.Stop() {
+		return true // the watch never started
+	}
+	cw.mu.Lock()
+	if cw.done == nil {
+		cw.done = make(chan struct{}) // the timer fired but start has not run: stop it starting
+		close(cw.done)
+		cw.mu.Unlock()
+		return true
+	}
+	done := cw.done
+	cw.mu.Unlock()
+	_ = cw.nc.SetReadDeadline(aLongTimeAgo)
+	<-done
+	_ = cw.nc.SetReadDeadline(time.Time{})
+	return !cw.dead
 }
 
 type wireBody struct{ *bytes.Reader }

@@ -274,3 +274,46 @@ func TestDescribeReportsWireCapability(t *testing.T) {
 		}
 	}
 }
+
+// A slow handler's context ends when the gateway closes the connection
+// (its client left): a queued slow operation does not wait for nobody.
+func TestWireCancelsSlowHandlerWhenGatewayLeaves(t *testing.T) {
+	cancelled := make(chan time.Duration, 1)
+	_, dial := startWire(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		select {
+		case <-r.Context().Done():
+			cancelled <- time.Since(start)
+		case <-time.After(5 * time.Second):
+			cancelled <- -1
+		}
+	}))
+	c, _ := dial()
+	send(t, c, &gatewire.Request{Method: "POST", URI: "/slow", Body: []byte("x")})
+	time.Sleep(50 * time.Millisecond) // past watchDelay
+	c.Close()
+	if d := <-cancelled; d < 0 {
+		t.Fatal("the handler's context was not cancelled after the gateway closed the connection")
+	}
+}
+
+// A slow handler on a connection that stays open answers normally, and the
+// connection keeps serving afterwards.
+func TestWireSlowHandlerKeepsConnection(t *testing.T) {
+	_, dial := startWire(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			time.Sleep(3 * watchDelay)
+		}
+		if r.Context().Err() != nil {
+			t.Error("context cancelled on a live connection")
+		}
+		w.Write([]byte(r.URL.Path))
+	}))
+	c, br := dial()
+	for _, p := range []string{"/slow", "/fast", "/slow", "/fast"} {
+		send(t, c, &gatewire.Request{Method: "GET", URI: p})
+		if r := receive(t, c, br); string(r.Body) != p {
+			t.Fatalf("%s answered %q", p, r.Body)
+		}
+	}
+}
