@@ -426,3 +426,74 @@ func TestPeerAndDeclaredServices(t *testing.T) {
 		t.Fatalf("audit records from plugins: %+v", recs)
 	}
 }
+
+// TestProxyForwardsRequestAsSent: the plugin (reached over the gateway's
+// framed unix socket) sees the client's method, target, host, fields and
+// body, the gateway's X-Forwarded-* and request id, and none of the
+// hop-by-hop fields; the client gets the plugin's answer without the
+// plugin's hop-by-hop fields, with the gateway's request id once.
+func TestProxyForwardsRequestAsSent(t *testing.T) {
+	d := startDaemon(t, daemonOpts{Plugins: map[string]string{
+		"spam": "#kind=stderrspam\n  env = { SPAM_PREFIX = \"hdr\" }",
+	}})
+	req, err := http.NewRequest("PUT", d.url+"/hdr/headers?a=1&b=%2F", strings.NewReader("payload"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = "api.example.test"
+	req.Header.Set("Connection", "X-Hop")
+	req.Header.Set("X-Hop", "dropped")
+	req.Header.Set("Keep-Alive", "timeout=9")
+	req.Header.Set("Upgrade", "h2c")
+	req.Header.Set("X-Forwarded-For", "203.0.113.9") // not trusted: replaced
+	req.Header.Add("X-Multi", "one")
+	req.Header.Add("X-Multi", "two")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var seen struct {
+		Method, URI, Host, Remote, Body string
+		Length                          int64
+		Header                          http.Header
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&seen); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("status %d, %v", resp.StatusCode, err)
+	}
+	if seen.Method != "PUT" || seen.URI != "/hdr/headers?a=1&b=%2F" || seen.Host != "api.example.test" ||
+		seen.Body != "payload" || seen.Length != 7 || !strings.HasPrefix(seen.Remote, "127.0.0.1:") {
+		t.Fatalf("plugin saw %+v", seen)
+	}
+	for _, k := range []string{"Connection", "X-Hop", "Keep-Alive", "Upgrade"} {
+		if v, ok := seen.Header[k]; ok {
+			t.Errorf("hop-by-hop %s reached the plugin: %q", k, v)
+		}
+	}
+	want := map[string][]string{
+		"X-Multi":           {"one", "two"},
+		"X-Forwarded-For":   {"127.0.0.1"},
+		"X-Forwarded-Host":  {"api.example.test"},
+		"X-Forwarded-Proto": {"http"},
+		"X-Request-Id":      {resp.Header.Get("X-Request-Id")},
+	}
+	for k, v := range want {
+		if got := seen.Header[k]; strings.Join(got, ",") != strings.Join(v, ",") || v[0] == "" {
+			t.Errorf("plugin saw %s = %q, want %q", k, got, v)
+		}
+	}
+	for _, k := range []string{"Connection", "X-Private", "Keep-Alive"} {
+		if v, ok := resp.Header[k]; ok {
+			t.Errorf("the plugin's hop-by-hop %s reached the client: %q", k, v)
+		}
+	}
+	if got := resp.Header.Values("X-Request-Id"); len(got) != 1 || got[0] == "set-by-plugin" {
+		t.Errorf("client got request ids %q; want the gateway's, once", got)
+	}
+	if got := resp.Header.Values("X-Answer"); strings.Join(got, ",") != "a,b" {
+		t.Errorf("client got X-Answer %q", got)
+	}
+	if resp.ContentLength <= 0 || resp.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("content length %d, type %q", resp.ContentLength, resp.Header.Get("Content-Type"))
+	}
+}

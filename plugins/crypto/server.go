@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/base64"
 	"fmt"
 	"io"
 	"net/http"
@@ -124,13 +123,8 @@ func (l *lockedReader) Read(p []byte) (int, error) {
 	return l.r.Read(p)
 }
 
-// b64 is the encoding of every binary value in requests and responses:
-// base64url without padding (RFC 4648 section 5), strict about trailing bits.
-var b64 = base64.RawURLEncoding.Strict()
-
 // decodeField decodes the base64url field name. A nil value is a missing
-// field: an error when required, else nil bytes. The error names the field
-// and what is wrong with it, never its value.
+// field: an error when required, else nil bytes.
 func decodeField(name string, v *string, required bool) ([]byte, error) {
 	if v == nil {
 		if required {
@@ -138,34 +132,11 @@ func decodeField(name string, v *string, required bool) ([]byte, error) {
 		}
 		return nil, nil
 	}
-	// The standard decoder skips CR and LF; the API does not.
-	if strings.ContainsAny(*v, "\r\n") {
-		return nil, apierror.BadRequest("field %q must be base64url without padding: line breaks are not allowed", name)
-	}
-	out, err := b64.DecodeString(*v)
-	if err != nil {
-		switch {
-		case strings.Contains(*v, "="):
-			return nil, apierror.BadRequest("field %q must be base64url without padding: remove the trailing '='", name)
-		case strings.ContainsAny(*v, "+/"):
-			return nil, apierror.BadRequest("field %q must be base64url without padding: use '-' and '_' instead of '+' and '/'", name)
-		default:
-			return nil, apierror.BadRequest("field %q must be base64url without padding: invalid data at offset %d", name, offset(err))
-		}
-	}
-	return out, nil
-}
-
-// offset extracts the offset from a base64 decoding error.
-func offset(err error) int64 {
-	if e, ok := err.(base64.CorruptInputError); ok {
-		return int64(e)
-	}
-	return 0
+	return apierror.DecodeBase64URL(name, *v)
 }
 
 // encode is the response encoding of binary values.
-func encode(p []byte) string { return b64.EncodeToString(p) }
+func encode(p []byte) string { return apierror.Base64URL.EncodeToString(p) }
 
 // wipe zeroes secret byte slices we own. Copies the standard library keeps
 // (expanded AES keys, parsed big.Int values) are out of its reach.

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/aunsorm/aunsorm/sdk/apierror"
 )
 
 // testRequestID is sent with every test request and must come back in
@@ -154,7 +156,7 @@ func b64s(p []byte) *string { s := encode(p); return &s }
 // mustDecode decodes an API base64url value.
 func mustDecode(t testing.TB, s string) []byte {
 	t.Helper()
-	b, err := b64.DecodeString(s)
+	b, err := apierror.Base64URL.DecodeString(s)
 	if err != nil {
 		t.Fatalf("response value %q: %v", s, err)
 	}

@@ -1,35 +1,19 @@
 package main
 
 import (
-	"encoding/base64"
 	"fmt"
 	"io"
-	"strings"
 	"sync"
 
 	"github.com/aunsorm/aunsorm/sdk/apierror"
 )
 
-// b64 is the wire encoding of every binary field: base64url without padding
-// (RFC 4648 §5).
-var b64 = base64.RawURLEncoding.Strict()
-
 // encode64 encodes a binary response field.
-func encode64(b []byte) string { return b64.EncodeToString(b) }
+func encode64(b []byte) string { return apierror.Base64URL.EncodeToString(b) }
 
-// decode64 decodes the binary request field named field. Padding, line
-// breaks, the standard alphabet and non-canonical trailing bits are refused
-// with a 400 invalid_request naming the field.
-func decode64(field, s string) ([]byte, error) {
-	if strings.ContainsAny(s, "\r\n") {
-		return nil, apiInvalidRequest("field %q must be base64url without padding (line breaks found)", field)
-	}
-	b, err := b64.DecodeString(s)
-	if err != nil {
-		return nil, apiInvalidRequest("field %q must be base64url without padding", field)
-	}
-	return b, nil
-}
+// decode64 decodes the binary request field named field (sdk/apierror's
+// strict base64url: no padding, line breaks or standard alphabet).
+func decode64(field, s string) ([]byte, error) { return apierror.DecodeBase64URL(field, s) }
 
 // decodeRequired is decode64 for a field that may not be empty.
 func decodeRequired(field, s string) ([]byte, error) {

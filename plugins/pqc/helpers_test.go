@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/aunsorm/aunsorm/sdk/apierror"
 )
 
 // scriptedReader is a random source that hands out exactly the bytes a test
@@ -132,7 +134,7 @@ func postErr(t testing.TB, h http.Handler, path string, body any, wantStatus int
 // b64d decodes a base64url field of a response.
 func b64d(t testing.TB, s string) []byte {
 	t.Helper()
-	b, err := b64.DecodeString(s)
+	b, err := apierror.Base64URL.DecodeString(s)
 	if err != nil {
 		t.Fatalf("decoding %q: %v", s, err)
 	}

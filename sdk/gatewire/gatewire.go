@@ -125,10 +125,10 @@ func finishFrame(b []byte, start int) []byte {
 // AppendRequest appends req as a frame, without the header fields for
 // which skip reports true. Fields that HTTP would not carry are refused.
 func AppendRequest(b []byte, req *Request, skip func(string) bool) ([]byte, error) {
-	if !validMethod(req.Method) {
+	if !ValidMethod(req.Method) {
 		return b, fmt.Errorf("gatewire: invalid method %q", req.Method)
 	}
-	if !validURI(req.URI) {
+	if !ValidTarget(req.URI) {
 		return b, errors.New("gatewire: invalid request target")
 	}
 	if !httpguts.ValidHostHeader(req.Host) {
@@ -248,9 +248,9 @@ func DecodeRequest(p []byte) (*Request, error) {
 		return nil, d.err
 	case len(d.p) != 0:
 		return nil, frameErr("%d bytes after the body", len(d.p))
-	case !validMethod(r.Method):
+	case !ValidMethod(r.Method):
 		return nil, frameErr("invalid method")
-	case !validURI(r.URI):
+	case !ValidTarget(r.URI):
 		return nil, frameErr("invalid request target")
 	case !httpguts.ValidHostHeader(r.Host):
 		return nil, frameErr("invalid host")
@@ -281,7 +281,8 @@ func DecodeResponse(p []byte) (*Response, error) {
 	return r, nil
 }
 
-func validMethod(m string) bool {
+// ValidMethod reports whether m is an HTTP method token.
+func ValidMethod(m string) bool {
 	if m == "" || len(m) > 32 {
 		return false
 	}
@@ -293,8 +294,9 @@ func validMethod(m string) bool {
 	return true
 }
 
-// validURI accepts an origin-form target without spaces or control bytes.
-func validURI(u string) bool {
+// ValidTarget reports whether u is an origin-form request target (a path
+// and optional query) without spaces or control bytes.
+func ValidTarget(u string) bool {
 	if u == "" || u[0] != '/' {
 		return false
 	}

@@ -33,7 +33,8 @@ func newProxy(sup *supervisor.Supervisor, timeout time.Duration, maxBody int64, 
 }
 
 // hopHeaders are meaningful only for one connection and never forwarded
-// (RFC 9110 §7.6.1), nor is Expect: the gateway has read the body already.
+// in either direction (RFC 9110 §7.6.1), nor is Expect: the gateway has
+// read the body already.
 var hopHeaders = []string{
 	"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
 	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade", "Expect",
@@ -137,15 +138,9 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer resp.Body.Close()
 
 	out := w.Header()
-	for _, v := range resp.Header["Connection"] {
-		for _, f := range strings.Split(v, ",") {
-			if f = strings.TrimSpace(f); f != "" {
-				resp.Header.Del(f)
-			}
-		}
-	}
+	stripHop(resp.Header)
 	for k, vv := range resp.Header {
-		if gatewaySet(k) || isHop(k) || k == "Content-Length" {
+		if gatewaySet(k) || k == "Content-Length" {
 			continue
 		}
 		out[k] = vv
@@ -174,15 +169,6 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			panic(http.ErrAbortHandler)
 		}
 	}
-}
-
-func isHop(k string) bool {
-	for _, h := range hopHeaders {
-		if k == h {
-			return true
-		}
-	}
-	return false
 }
 
 // upstreamError maps a failed exchange to the JSON error shape: 504 at the

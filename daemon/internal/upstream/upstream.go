@@ -424,10 +424,10 @@ var headPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b
 // appendHead writes the request line and header fields into *buf.
 func appendHead(buf *[]byte, req *Request) (*[]byte, error) {
 	b := (*buf)[:0]
-	if !validMethod(req.Method) {
+	if !gatewire.ValidMethod(req.Method) {
 		return buf, fmt.Errorf("invalid method %q", req.Method)
 	}
-	if req.URI == "" || !validURI(req.URI) {
+	if !gatewire.ValidTarget(req.URI) {
 		return buf, errors.New("invalid request target")
 	}
 	if !httpguts.ValidHostHeader(req.Host) {
@@ -443,9 +443,8 @@ func appendHead(buf *[]byte, req *Request) (*[]byte, error) {
 		if !httpguts.ValidHeaderFieldName(k) {
 			return buf, fmt.Errorf("invalid header field name %q", k)
 		}
-		switch k {
-		case "Host", "Content-Length", "Transfer-Encoding", "Connection":
-			continue // written from the request's own fields
+		if skipField(k) {
+			continue
 		}
 		for _, v := range vv {
 			if !httpguts.ValidHeaderFieldValue(v) {
@@ -471,29 +470,4 @@ func appendHead(buf *[]byte, req *Request) (*[]byte, error) {
 // length even when it is empty.
 func bodyMethod(m string) bool {
 	return m == http.MethodPost || m == http.MethodPut || m == http.MethodPatch
-}
-
-func validMethod(m string) bool {
-	if m == "" {
-		return false
-	}
-	for i := 0; i < len(m); i++ {
-		if !httpguts.IsTokenRune(rune(m[i])) {
-			return false
-		}
-	}
-	return true
-}
-
-// validURI accepts an origin-form target without spaces or control bytes.
-func validURI(u string) bool {
-	if u[0] != '/' && u != "*" {
-		return false
-	}
-	for i := 0; i < len(u); i++ {
-		if u[i] <= ' ' || u[i] == 0x7f {
-			return false
-		}
-	}
-	return true
 }

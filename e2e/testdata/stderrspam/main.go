@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -52,6 +53,23 @@ func (spam) Configure(_ context.Context, env *plugin.Env) (http.Handler, error) 
 	mux.HandleFunc(p+"/whoami", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]string{"caller": r.Header.Get("X-Aunsorm-Caller")})
+	})
+	// headers reports the request as the handler sees it and answers with
+	// hop-by-hop fields the gateway must not pass on.
+	mux.HandleFunc(p+"/headers", func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		h := w.Header()
+		h.Set("Connection", "X-Private")
+		h.Set("X-Private", "plugin-only")
+		h.Set("Keep-Alive", "timeout=5")
+		h.Set("X-Request-Id", "set-by-plugin")
+		h.Add("X-Answer", "a")
+		h.Add("X-Answer", "b")
+		h.Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{
+			"method": r.Method, "uri": r.RequestURI, "host": r.Host, "remote": r.RemoteAddr,
+			"header": r.Header, "body": string(body), "length": r.ContentLength,
+		})
 	})
 	// call makes a peer call and an audit append through the host and
 	// reports both outcomes.
