@@ -170,9 +170,13 @@ func AppendResponse(b []byte, status int, h http.Header, body []byte) ([]byte, e
 	return finishFrame(b, start), nil
 }
 
-// decoder walks a payload.
+// decoder walks a payload. Fields before the body are cut from one
+// string holding the whole head (one allocation for every name and value);
+// the body aliases the payload.
 type decoder struct {
-	p   []byte
+	p   []byte // the payload after the kind byte
+	off int
+	s   string // p[:len(s)] as a string, once the head's end is known
 	err error
 }
 
@@ -180,30 +184,67 @@ func (d *decoder) uvarint() uint64 {
 	if d.err != nil {
 		return 0
 	}
-	v, n := binary.Uvarint(d.p)
+	v, n := binary.Uvarint(d.p[d.off:])
 	if n <= 0 {
 		d.err = frameErr("bad length")
 		return 0
 	}
-	d.p = d.p[n:]
+	d.off += n
 	return v
+}
+
+// span returns the bounds of the next length-prefixed field.
+func (d *decoder) span() (int, int) {
+	n := d.uvarint()
+	if d.err != nil {
+		return 0, 0
+	}
+	if n > uint64(len(d.p)-d.off) {
+		d.err = frameErr("field of %d bytes past the end of the frame", n)
+		return 0, 0
+	}
+	a := d.off
+	d.off += int(n)
+	return a, d.off
 }
 
 func (d *decoder) bytes() []byte {
-	n := d.uvarint()
-	if d.err != nil {
-		return nil
-	}
-	if n > uint64(len(d.p)) {
-		d.err = frameErr("field of %d bytes past the end of the frame", n)
-		return nil
-	}
-	v := d.p[:n:n]
-	d.p = d.p[n:]
-	return v
+	a, b := d.span()
+	return d.p[a:b:b]
 }
 
-func (d *decoder) str() string { return string(d.bytes()) }
+// str returns the next field as a string, cut from the head string when
+// the field lies within it.
+func (d *decoder) str() string {
+	a, b := d.span()
+	if b <= len(d.s) {
+		return d.s[a:b]
+	}
+	return string(d.p[a:b])
+}
+
+// head finds where the body field begins, after strs string fields (and
+// a status when status is set) and the header fields, and makes that head
+// one string. The walk is repeated by the real decode from the start.
+func (d *decoder) head(strs int, status bool) {
+	if status {
+		d.uvarint()
+	}
+	for i := 0; i < strs; i++ {
+		d.span()
+	}
+	n := d.uvarint()
+	if d.err == nil && n > MaxHeaders {
+		d.err = frameErr("%d header fields (limit %d)", n, MaxHeaders)
+	}
+	for i := uint64(0); i < 2*n && d.err == nil; i++ {
+		d.span()
+	}
+	if d.err == nil {
+		d.s = string(d.p[:d.off])
+	}
+	d.off = 0
+}
 
 func (d *decoder) header() http.Header {
 	n := d.uvarint()
@@ -215,6 +256,7 @@ func (d *decoder) header() http.Header {
 		return nil
 	}
 	h := make(http.Header, n)
+	vals := make([]string, n) // one backing array; a repeated name appends past it
 	for i := uint64(0); i < n && d.err == nil; i++ {
 		k, v := d.str(), d.str()
 		if d.err != nil {
@@ -229,7 +271,12 @@ func (d *decoder) header() http.Header {
 			break
 		}
 		ck := http.CanonicalHeaderKey(k)
-		h[ck] = append(h[ck], v)
+		if vv, ok := h[ck]; ok {
+			h[ck] = append(vv, v)
+			continue
+		}
+		vals[i] = v
+		h[ck] = vals[i : i+1 : i+1]
 	}
 	return h
 }
@@ -240,14 +287,15 @@ func DecodeRequest(p []byte) (*Request, error) {
 		return nil, frameErr("not a request frame")
 	}
 	d := decoder{p: p[1:]}
+	d.head(5, false)
 	r := &Request{Method: d.str(), URI: d.str(), Host: d.str(), Remote: d.str(), Scheme: d.str()}
 	r.Header = d.header()
 	r.Body = d.bytes()
 	switch {
 	case d.err != nil:
 		return nil, d.err
-	case len(d.p) != 0:
-		return nil, frameErr("%d bytes after the body", len(d.p))
+	case d.off != len(d.p):
+		return nil, frameErr("%d bytes after the body", len(d.p)-d.off)
 	case !ValidMethod(r.Method):
 		return nil, frameErr("invalid method")
 	case !ValidTarget(r.URI):
@@ -266,14 +314,15 @@ func DecodeResponse(p []byte) (*Response, error) {
 		return nil, frameErr("not a response frame")
 	}
 	d := decoder{p: p[1:]}
+	d.head(0, true)
 	status := d.uvarint()
 	r := &Response{Header: d.header()}
 	r.Body = d.bytes()
 	switch {
 	case d.err != nil:
 		return nil, d.err
-	case len(d.p) != 0:
-		return nil, frameErr("%d bytes after the body", len(d.p))
+	case d.off != len(d.p):
+		return nil, frameErr("%d bytes after the body", len(d.p)-d.off)
 	case status < 200 || status > 599:
 		return nil, frameErr("status %d", status)
 	}

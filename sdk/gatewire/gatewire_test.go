@@ -264,3 +264,22 @@ func FuzzReadFrame(f *testing.F) {
 		}
 	})
 }
+
+// A request as the gateway forwards it: a handful of canonical fields.
+func BenchmarkDecodeRequest(b *testing.B) {
+	in := sampleRequest()
+	for _, k := range []string{"Accept", "User-Agent", "X-Request-Id", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto"} {
+		in.Header[k] = []string{"value-of-" + k}
+	}
+	frame, err := AppendRequest(nil, in, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := payload(b, frame)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := DecodeRequest(p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -55,6 +55,9 @@ type wireConn struct {
 	state atomic.Int32
 }
 
+// goIdle marks an active connection idle; false when it was closed.
+func (c *wireConn) goIdle() bool { return c.state.CompareAndSwap(wireActive, wireIdle) }
+
 func newWireServer(h http.Handler, log zerolog.Logger) *wireServer {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &wireServer{handler: h, log: log, ctx: ctx, cancel: cancel, conns: map[*wireConn]struct{}{}}
@@ -118,6 +121,8 @@ func (s *wireServer) serveConn(c *wireConn) {
 	br := bufio.NewReaderSize(c.nc, 16<<10)
 	var in, out []byte
 	w := &wireWriter{}
+	snd := gatewire.NewSender(c.nc)
+	goIdle := c.goIdle
 	for {
 		// Wait for the next frame while idle; become active on its first
 		// byte, so Shutdown never cuts a request this process has read.
@@ -158,16 +163,23 @@ func (s *wireServer) serveConn(c *wireConn) {
 				return
 			}
 		}
-		if _, err := c.nc.Write(out); err != nil {
-			return
+		if cap(in) > 1<<20 || cap(out) > 1<<20 || br.Buffered() > 0 {
+			// Do not keep a large exchange's buffers for the connection's
+			// life; and with the next frame already buffered there is
+			// nothing to wait for.
+			if _, err := c.nc.Write(out); err != nil {
+				return
+			}
+			in, out = shrink(in), shrink(out)
+			if !c.goIdle() {
+				return
+			}
+			continue
 		}
-		if cap(in) > 1<<20 {
-			in = nil // do not keep a large request's buffer for the connection's life
-		}
-		if cap(out) > 1<<20 {
-			out = nil
-		}
-		if !c.state.CompareAndSwap(wireActive, wireIdle) {
+		// Answer, go idle, and wait for the next frame without a read
+		// attempt that could only come back empty. Should Shutdown close
+		// the connection meanwhile, the wait or the next Peek fails.
+		if n, err := snd.Send(out, goIdle); n < len(out) || err != nil {
 			return
 		}
 	}
@@ -271,6 +283,14 @@ func (cw *connWatch) stop() bool {
 	<-done
 	_ = cw.nc.SetReadDeadline(time.Time{})
 	return !cw.dead
+}
+
+// shrink drops a buffer grown past 1 MiB.
+func shrink(b []byte) []byte {
+	if cap(b) > 1<<20 {
+		return nil
+	}
+	return b
 }
 
 type wireBody struct{ *bytes.Reader }

@@ -61,6 +61,7 @@ type Pool struct {
 
 type conn struct {
 	nc     net.Conn
+	snd    *gatewire.Sender
 	br     *bufio.Reader
 	frame  []byte // the last framed response (its body is read from here)
 	idleAt time.Time
@@ -146,7 +147,11 @@ func (p *Pool) get(ctx context.Context, fresh bool) (*conn, error) {
 	if err != nil {
 		return nil, &Error{Kind: KindUnreachable, Err: err}
 	}
-	return &conn{nc: nc, br: bufio.NewReaderSize(nc, 8<<10)}, nil
+	return newConn(nc), nil
+}
+
+func newConn(nc net.Conn) *conn {
+	return &conn{nc: nc, snd: gatewire.NewSender(nc), br: bufio.NewReaderSize(nc, 8<<10)}
 }
 
 func (p *Pool) put(c *conn) {
@@ -235,13 +240,21 @@ func (p *Pool) Do(ctx context.Context, req *Request) (*http.Response, error) {
 	if err != nil {
 		return nil, &Error{Kind: KindRequest, Err: err}
 	}
-	defer headPool.Put(head)
+	defer putHead(head)
+	var rest []byte // a body too large to copy behind the head
+	if !p.opts.Wire && len(req.Body) > 0 {
+		if len(*head)+len(req.Body) <= inlineBody {
+			*head = append(*head, req.Body...)
+		} else {
+			rest = req.Body
+		}
+	}
 	for attempt := 0; ; attempt++ {
 		c, err := p.get(ctx, attempt > 0)
 		if err != nil {
 			return nil, classify(ctx, err)
 		}
-		resp, err := p.exchange(ctx, c, req, *head)
+		resp, err := p.exchange(ctx, c, req, *head, rest)
 		if err == nil {
 			return resp, nil
 		}
@@ -278,26 +291,41 @@ func classify(ctx context.Context, err error) error {
 // aLongTimeAgo unblocks a pending read or write at once.
 var aLongTimeAgo = time.Unix(1, 0)
 
-func (p *Pool) exchange(ctx context.Context, c *conn, req *Request, head []byte) (*http.Response, error) {
+// inlineBody: an HTTP/1.1 request whose head and body fit in this many
+// bytes goes out as one buffer (the body copied after the head).
+const inlineBody = 64 << 10
+
+func sendDone() bool { return true }
+
+// exchange sends head (and rest, when the body was not copied behind it)
+// and reads the response head.
+func (p *Pool) exchange(ctx context.Context, c *conn, req *Request, head, rest []byte) (*http.Response, error) {
 	if err := c.nc.SetDeadline(req.Deadline); err != nil {
 		return nil, errNotSent{err}
 	}
 	stop := context.AfterFunc(ctx, func() { _ = c.nc.SetDeadline(aLongTimeAgo) })
 	var err error
-	if p.opts.Wire {
-		_, err = c.nc.Write(head) // the frame carries the body
-	} else {
-		bufs := net.Buffers{head}
-		if len(req.Body) > 0 {
-			bufs = append(bufs, req.Body)
+	if len(rest) == 0 {
+		// One write, then wait for the answer without a read attempt
+		// that could only come back empty.
+		var n int
+		if n, err = c.snd.Send(head, sendDone); n < len(head) {
+			stop()
+			// A write fails when the plugin has closed the connection;
+			// what reached it is at most a partial request, which it
+			// cannot act on.
+			return nil, errNotSent{err}
 		}
-		_, err = bufs.WriteTo(c.nc)
-	}
-	if err != nil {
-		stop()
-		// A write fails when the plugin has closed the connection; what
-		// reached it is at most a partial request, which it cannot act on.
-		return nil, errNotSent{err}
+		if err != nil {
+			stop()
+			return nil, err
+		}
+	} else {
+		bufs := net.Buffers{head, rest}
+		if _, err = bufs.WriteTo(c.nc); err != nil {
+			stop()
+			return nil, errNotSent{err}
+		}
 	}
 	for {
 		if _, err := c.br.Peek(1); err != nil {
@@ -420,6 +448,13 @@ func skipField(k string) bool {
 }
 
 var headPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// putHead keeps a buffer for reuse unless a large body grew it.
+func putHead(b *[]byte) {
+	if cap(*b) <= 2*inlineBody {
+		headPool.Put(b)
+	}
+}
 
 // appendHead writes the request line and header fields into *buf.
 func appendHead(buf *[]byte, req *Request) (*[]byte, error) {

@@ -372,14 +372,14 @@ func FuzzResponse(f *testing.F) {
 			b.Write(answer)
 		}()
 		p := New("pipe", "", Options{})
-		c := &conn{nc: a, br: bufio.NewReader(a)}
+		c := newConn(a)
 		r := req("GET", "/", nil)
 		r.Deadline = time.Now().Add(2 * time.Second)
 		head, err := appendHead(new([]byte), r)
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp, err := p.exchange(context.Background(), c, r, *head)
+		resp, err := p.exchange(context.Background(), c, r, *head, nil)
 		if err != nil {
 			return
 		}
