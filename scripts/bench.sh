@@ -4,8 +4,10 @@
 #
 #   1. go test -bench over the crypto and pqc plugins and the sdk module;
 #      "ours vs raw library" for every BenchmarkHandler<X>/BenchmarkRaw<X> pair.
-#   2. POST /crypto/encrypt (AES-256-GCM, 1 KiB) through the gateway and
-#      directly on the plugin's port: req/s, p50, p99, gateway cost (goal ≤ 25%);
+#   2. POST /crypto/encrypt (AES-256-GCM, 1 KiB) through the gateway, through
+#      tools/relay (a process that only copies bytes to the plugin's port: the
+#      floor of any extra hop on this machine) and directly on the plugin's
+#      port: req/s, p50, p99, gateway cost (goal ≤ 25%) beside the relay's;
 #      the same through the gateway with development TLS, for information.
 #   3. PQC through the gateway (ML-KEM-768, ML-DSA-65, SLH-DSA-SHA2-128f)
 #      beside the in-process raw rate, when bin/aunsorm-plugin-pqc is a plugin.
@@ -19,8 +21,8 @@
 #   BENCHTIME      go test -benchtime (default 200ms)
 #   SKIP_GO=1      skip step 1; raw rates then come from .bench/go-bench.tsv
 #   LOAD_N LOAD_C  encrypt load: requests per run, concurrency (20000, 32)
-#   ROUNDS         alternating gateway/direct runs (5); the gateway/direct ratio
-#                  is the median of the rounds' ratios (each round's two runs
+#   ROUNDS         alternating gateway/relay/direct runs (5); each ratio
+#                  is the median of the rounds' own ratios (a round's runs
 #                  share the machine's conditions), rates are medians too
 #   PQC_N          requests per PQC operation (2000; a tenth for SLH-DSA)
 #   KILLS SWAPS    kill -9 and hot-swap repetitions (20, 5)
@@ -103,10 +105,10 @@ def ports(n):
     for s in socks:
         s.close()
 
-def pair_ratio(n):
-    """median over rounds of gateway/direct ok_rps, then the min and max"""
+def pair_ratio(n, a="gateway", b="direct"):
+    """median over rounds of a/b ok_rps, then the min and max"""
     out = os.environ["OUT"]
-    rs = sorted(load(f"{out}/load-gateway-encrypt-{r}.json")["ok_rps"] / load(f"{out}/load-direct-encrypt-{r}.json")["ok_rps"]
+    rs = sorted(load(f"{out}/load-{a}-encrypt-{r}.json")["ok_rps"] / load(f"{out}/load-{b}-encrypt-{r}.json")["ok_rps"]
                 for r in range(1, int(n) + 1))
     m = len(rs) // 2
     med = rs[m] if len(rs) % 2 else (rs[m - 1] + rs[m]) / 2
@@ -264,6 +266,22 @@ wait_health() {
 	return 1
 }
 
+# start_relay TARGET: tools/relay on a free port in front of TARGET; sets
+# RELAY (its URL) and RELAY_PID.
+start_relay() {
+	"$TMP/relay" -listen 127.0.0.1:0 -to "$1" >"$TMP/relay.out" 2>&1 &
+	RELAY_PID=$!
+	BGJOBS+=("$RELAY_PID")
+	local i addr=
+	for ((i = 0; i < 100; i++)); do
+		addr=$(awk '/^listening /{print $2; exit}' "$TMP/relay.out")
+		[[ -n $addr ]] && break
+		sleep 0.05
+	done
+	[[ -n $addr ]] || { warn "the relay did not start: $(cat "$TMP/relay.out")"; exit 1; }
+	RELAY=http://$addr
+}
+
 # post URL FILE [CACERT]: one POST with a JSON body; prints the response body.
 post() {
 	curl -sS --fail-with-body --max-time 30 ${3:+--cacert "$3"} -H 'Content-Type: application/json' --data-binary "@$2" "$1"
@@ -298,12 +316,13 @@ cpu_ms() {
 	awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print int(($12 + $13) * 1000 / hz) }' "/proc/$pid/stat"
 }
 
-# cpu_per_req DAEMON D0 PLUGIN P0 N: "daemon X µs, plugin Y µs" of CPU per request since D0/P0.
+# cpu_per_req DAEMON D0 PLUGIN P0 N [LABEL]: "LABEL X µs, plugin Y µs" of CPU
+# per request since D0/P0 (LABEL names the first process; default daemon).
 cpu_per_req() {
 	local d1 p1
 	d1=$(cpu_ms "$1") p1=$(cpu_ms "$3")
-	awk -v d="$((d1 - $2))" -v p="$((p1 - $4))" -v n="$5" \
-		'BEGIN { if (n > 0) printf "daemon %.0f us, plugin %.0f us\n", d * 1000 / n, p * 1000 / n; else print "-" }'
+	awk -v d="$((d1 - $2))" -v p="$((p1 - $4))" -v n="$5" -v l="${6:-daemon}" \
+		'BEGIN { if (n > 0) printf "%s %.0f us, plugin %.0f us\n", l, d * 1000 / n, p * 1000 / n; else print "-" }'
 }
 
 # b64 N BYTE: base64url (no padding) of N copies of BYTE (decimal).
@@ -405,8 +424,9 @@ prepare_bodies() {
 	printf '{"algorithm":"AES-256-GCM","key":"%s","plaintext":"%s"}' "$(b64 32 7)" "$(b64 1024 90)" >"$TMP/encrypt.json"
 }
 
-# encrypt_load: ROUNDS alternating gateway/direct runs; the median run (by
-# throughput) of each side is reported, with the spread, because the load
+# encrypt_load: ROUNDS rounds of a gateway, a relay and a direct run; the
+# median run (by throughput) of each side is reported, with the spread, and
+# each ratio is the median of the rounds' own ratios, because the load
 # generator, the daemon and the plugin share the machine's few cores.
 encrypt_load() {
 	say "POST /crypto/encrypt (AES-256-GCM, 1 KiB): $LOAD_N requests, $LOAD_C concurrent, $ROUNDS rounds"
@@ -416,15 +436,21 @@ encrypt_load() {
 	# Warm-up (connections, caches), not reported.
 	"$LOADGEN" -url "$GW/crypto/encrypt" "${args[@]}" -n 1000 >/dev/null
 	"$LOADGEN" -url "$DIRECT/crypto/encrypt" "${args[@]}" -n 1000 >/dev/null
-	local plugin d0 p0 r side url
+	"$LOADGEN" -url "$RELAY/crypto/encrypt" "${args[@]}" -n 1000 >/dev/null
+	local plugin d0 p0 r side url front label
 	plugin=$(pgrep -P "$DAEMON_PID" -f "$CRYPTO_PROC" | head -n 1 || true)
 	for ((r = 1; r <= ROUNDS; r++)); do
-		for side in gateway direct; do
-			url=$GW
-			[[ $side == direct ]] && url=$DIRECT
-			d0=$(cpu_ms "$DAEMON_PID") p0=$(cpu_ms "$plugin")
+		for side in gateway relay direct; do
+			case $side in
+			gateway) url=$GW ;;
+			relay) url=$RELAY ;;
+			direct) url=$DIRECT ;;
+			esac
+			front=$DAEMON_PID label=daemon
+			[[ $side == relay ]] && front=$RELAY_PID label=relay
+			d0=$(cpu_ms "$front") p0=$(cpu_ms "$plugin")
 			report "$side-encrypt-$r" -url "$url/crypto/encrypt" "${args[@]}"
-			cpu_per_req "$DAEMON_PID" "$d0" "$plugin" "$p0" "$R_N" >"$OUT/load-$side-encrypt-$r.cpu"
+			cpu_per_req "$front" "$d0" "$plugin" "$p0" "$R_N" "$label" >"$OUT/load-$side-encrypt-$r.cpu"
 			printf '    CPU per request: %s\n' "$(cat "$OUT/load-$side-encrypt-$r.cpu")"
 		done
 	done
@@ -434,10 +460,16 @@ encrypt_load() {
 	local g_rps g_p50 g_p99 d_rps d_p50 d_p99 rest
 	read -r g_rps g_p50 g_p99 rest < <(py summ "$g_file")
 	read -r d_rps d_p50 d_p99 rest < <(py summ "$d_file")
+	local f_file f_rpsmin f_rpsmax f_rps f_p50 f_p99
+	read -r f_file f_rpsmin f_rpsmax < <(py median_run "$OUT"/load-relay-encrypt-[0-9]*.json)
+	read -r f_rps f_p50 f_p99 rest < <(py summ "$f_file")
 	local g_cpu d_cpu
 	g_cpu=$(cat "${g_file%.json}.cpu") d_cpu=$(cat "${d_file%.json}.cpu")
-	local ratio r_min r_max cost verdict
+	local ratio r_min r_max cost verdict f_ratio f_min f_max f_cost o_ratio o_min o_max
 	read -r ratio r_min r_max < <(OUT=$OUT py pair_ratio "$ROUNDS")
+	read -r f_ratio f_min f_max < <(OUT=$OUT py pair_ratio "$ROUNDS" relay direct)
+	read -r o_ratio o_min o_max < <(OUT=$OUT py pair_ratio "$ROUNDS" gateway relay)
+	f_cost=$(python3 -c 'import sys; print(f"{(1 - float(sys.argv[1])) * 100:.1f}")' "$f_ratio")
 	read -r cost verdict < <(python3 -c '
 import sys
 r, goal = float(sys.argv[1]), float(sys.argv[2])
@@ -448,8 +480,14 @@ print(f"{c:.1f}", "PASS" if c <= goal else "MISS")' "$ratio" "$GOAL_GATEWAY_COST
 	printf '  gateway/direct throughput, median of the rounds: %s (range %s-%s); the gateway costs %s%% (goal <= %s%%): %s\n' \
 		"$ratio" "$r_min" "$r_max" "$cost" "$GOAL_GATEWAY_COST" "$verdict"
 	row "encrypt" "gateway (http), median of $ROUNDS" "$g_rps req/s" "p50 ${g_p50} ms, p99 ${g_p99} ms; range ${g_min}-${g_max}; CPU/req $g_cpu"
+	row "encrypt" "byte relay to plugin port, median of $ROUNDS" "$f_rps req/s" "p50 ${f_p50} ms, p99 ${f_p99} ms; range ${f_rpsmin}-${f_rpsmax}; CPU/req $(cat "${f_file%.json}.cpu")"
 	row "encrypt" "direct on plugin port, median of $ROUNDS" "$d_rps req/s" "p50 ${d_p50} ms, p99 ${d_p99} ms; range ${d_min}-${d_max}; CPU/req $d_cpu"
+	printf '  relay/direct (a process that only copies bytes: the floor of any extra hop here): %s (range %s-%s), a cost of %s%%\n' \
+		"$f_ratio" "$f_min" "$f_max" "$f_cost"
+	printf '  gateway/relay (what the gateway does beyond the hop): %s (range %s-%s)\n' "$o_ratio" "$o_min" "$o_max"
 	row "encrypt" "gateway/direct throughput (median of rounds)" "$ratio" "range ${r_min}-${r_max}; gateway cost ${cost}% (goal <= ${GOAL_GATEWAY_COST}%): $verdict"
+	row "encrypt" "relay/direct: byte relay, floor of a hop" "$f_ratio" "range ${f_min}-${f_max}; any extra process costs ${f_cost}% here"
+	row "encrypt" "gateway/relay: gateway beyond the hop" "$o_ratio" "range ${o_min}-${o_max}"
 }
 
 tls_load() {
@@ -614,6 +652,7 @@ LOADAVG0=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")
 LOADGEN=$TMP/loadgen
 rm -f "$OUT"/load-*.json "$OUT"/load-*.cpu "$OUT"/kill-to-serving.json
 $GO build -o "$LOADGEN" ./tools/loadgen
+$GO build -o "$TMP/relay" ./tools/relay
 prepare_bodies
 
 if [[ ${SKIP_GO:-0} != 1 ]]; then
@@ -648,6 +687,8 @@ if ! wait_health "$GW/health" "$DAEMON_PID"; then
 	fi
 fi
 printf '  gateway %s, crypto plugin %s%s (pid %s)\n' "$GW" "$DIRECT" "$( ((WITH_PQC)) && echo ", pqc plugin 127.0.0.1:$PP")" "$DAEMON_PID"
+start_relay "127.0.0.1:$CP"
+printf '  byte relay to the crypto plugin %s (pid %s)\n' "$RELAY" "$RELAY_PID"
 
 encrypt_load
 if ((WITH_PQC)); then

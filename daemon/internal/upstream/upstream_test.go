@@ -20,7 +20,7 @@ import (
 )
 
 // unixListener listens on a fresh unix socket in the test's temp dir.
-func unixListener(t *testing.T) (net.Listener, string) {
+func unixListener(t testing.TB) (net.Listener, string) {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "up")
 	if err != nil {
@@ -37,7 +37,7 @@ func unixListener(t *testing.T) (net.Listener, string) {
 }
 
 // httpServer serves h on a unix socket and counts accepted connections.
-func httpServer(t *testing.T, h http.Handler) (*Pool, *atomic.Int64) {
+func httpServer(t testing.TB, h http.Handler) (*Pool, *atomic.Int64) {
 	t.Helper()
 	ln, path := unixListener(t)
 	var conns atomic.Int64
@@ -145,7 +145,7 @@ func TestUnreadBodyClosesConnection(t *testing.T) {
 }
 
 // rawServer accepts connections and hands each to serve.
-func rawServer(t *testing.T, serve func(c net.Conn, br *bufio.Reader)) *Pool {
+func rawServer(t testing.TB, serve func(c net.Conn, br *bufio.Reader)) *Pool {
 	t.Helper()
 	ln, path := unixListener(t)
 	var wg sync.WaitGroup
@@ -390,12 +390,14 @@ func FuzzResponse(f *testing.F) {
 
 // wireServer answers gatewire frames with serve's response frame (nil:
 // close the connection after reading the request).
-func wireServer(t *testing.T, serve func(n int, r *gatewire.Request) []byte) (*Pool, *atomic.Int64) {
+func wireServer(t testing.TB, serve func(n int, r *gatewire.Request) []byte) (*Pool, *atomic.Int64) {
 	t.Helper()
 	var requests atomic.Int64
 	p := rawServer(t, func(c net.Conn, br *bufio.Reader) {
+		var payload []byte
 		for {
-			payload, err := gatewire.ReadFrame(br, nil, 1<<20)
+			var err error
+			payload, err = gatewire.ReadFrame(br, payload, 1<<20)
 			if err != nil {
 				return
 			}
