@@ -218,7 +218,8 @@ func FuzzDecodeRequest(f *testing.F) {
 		if err != nil {
 			t.Fatalf("re-encoded request does not decode: %v", err)
 		}
-		if r.Method != r2.Method || r.URI != r2.URI || r.Host != r2.Host || !bytes.Equal(r.Body, r2.Body) || len(r.Header) != len(r2.Header) {
+		if r.Method != r2.Method || r.URI != r2.URI || r.Host != r2.Host || r.Remote != r2.Remote || r.Scheme != r2.Scheme ||
+			!bytes.Equal(r.Body, r2.Body) || !reflect.DeepEqual(r.Header, r2.Header) {
 			t.Fatalf("round trip changed the request: %+v vs %+v", r, r2)
 		}
 	})
@@ -237,8 +238,16 @@ func FuzzDecodeResponse(f *testing.F) {
 		if r.Status < 200 || r.Status > 599 {
 			t.Fatalf("status %d decoded", r.Status)
 		}
-		if _, err := AppendResponse(nil, r.Status, r.Header, r.Body); err != nil {
+		b, err := AppendResponse(nil, r.Status, r.Header, r.Body)
+		if err != nil {
 			t.Fatalf("decoded response does not encode: %v", err)
+		}
+		r2, err := DecodeResponse(b[4:])
+		if err != nil {
+			t.Fatalf("re-encoded response does not decode: %v", err)
+		}
+		if r.Status != r2.Status || !bytes.Equal(r.Body, r2.Body) || !reflect.DeepEqual(r.Header, r2.Header) {
+			t.Fatalf("round trip changed the response: %+v vs %+v", r, r2)
 		}
 	})
 }
