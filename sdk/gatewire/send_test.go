@@ -39,12 +39,12 @@ func unixPair(t testing.TB) (client, server net.Conn) {
 
 func always() bool { return true }
 
-// Every answer is seen, however soon after the write it arrives: a lost
-// wake-up would leave Send waiting until the read deadline.
-func TestSenderNeverMissesAnAnswer(t *testing.T) {
+// echoed returns the client end of a unix connection whose other end
+// echoes whatever it reads.
+func echoed(t testing.TB) net.Conn {
 	client, server := unixPair(t)
 	go func() {
-		buf := make([]byte, 64)
+		buf := make([]byte, 512)
 		for {
 			n, err := server.Read(buf)
 			if err != nil {
@@ -55,6 +55,13 @@ func TestSenderNeverMissesAnAnswer(t *testing.T) {
 			}
 		}
 	}()
+	return client
+}
+
+// Every answer is seen, however soon after the write it arrives: a lost
+// wake-up would leave Send waiting until the read deadline.
+func TestSenderNeverMissesAnAnswer(t *testing.T) {
+	client := echoed(t)
 	s := NewSender(client)
 	if s.rc == nil {
 		t.Fatal("a unix connection should be written through its raw descriptor")
@@ -162,24 +169,14 @@ func TestSenderPlainConn(t *testing.T) {
 	}
 }
 
-func BenchmarkSenderRoundTrip(b *testing.B) {
-	client, server := unixPair(b)
-	go func() {
-		buf := make([]byte, 512)
-		for {
-			n, err := server.Read(buf)
-			if err != nil {
-				return
-			}
-			server.Write(buf[:n])
-		}
-	}()
-	s := NewSender(client)
+// benchRoundTrip times a 256-byte message sent with send and echoed back.
+func benchRoundTrip(b *testing.B, send func(c net.Conn, msg []byte) error) {
+	client := echoed(b)
 	msg := bytes.Repeat([]byte{'x'}, 256)
 	buf := make([]byte, 256)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := s.Send(msg, always); err != nil {
+		if err := send(client, msg); err != nil {
 			b.Fatal(err)
 		}
 		if _, err := io.ReadFull(client, buf); err != nil {
@@ -188,28 +185,21 @@ func BenchmarkSenderRoundTrip(b *testing.B) {
 	}
 }
 
+func BenchmarkSenderRoundTrip(b *testing.B) {
+	var s *Sender
+	benchRoundTrip(b, func(c net.Conn, msg []byte) error {
+		if s == nil {
+			s = NewSender(c)
+		}
+		_, err := s.Send(msg, always)
+		return err
+	})
+}
+
 // The same exchange with a plain write and read, for comparison.
 func BenchmarkPlainRoundTrip(b *testing.B) {
-	client, server := unixPair(b)
-	go func() {
-		buf := make([]byte, 512)
-		for {
-			n, err := server.Read(buf)
-			if err != nil {
-				return
-			}
-			server.Write(buf[:n])
-		}
-	}()
-	msg := bytes.Repeat([]byte{'x'}, 256)
-	buf := make([]byte, 256)
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := client.Write(msg); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := io.ReadFull(client, buf); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchRoundTrip(b, func(c net.Conn, msg []byte) error {
+		_, err := c.Write(msg)
+		return err
+	})
 }
