@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net"
@@ -397,6 +398,39 @@ func TestHungPlugin(t *testing.T) {
 	t.Logf("hung plugin replaced and serving %s after SIGSTOP", time.Since(stopped))
 	if alive(pid) {
 		t.Fatal("the hung process was not killed")
+	}
+}
+
+// TestReloadedHealthIntervalApplies: a reload that shortens a plugin's
+// health_interval takes effect for the plugin's health pings, so a hung
+// process is caught at the new pace, not the old one.
+func TestReloadedHealthIntervalApplies(t *testing.T) {
+	d := startDaemon(t, daemonOpts{
+		Plugins: map[string]string{"crypto": "  health_interval = \"1h\"\n  health_timeout = \"200ms\"\n  health_failures = 3"},
+		Gateway: "tls {\n    disabled = true\n  }\n  rate_limit {\n    requests_per_second = 0\n  }",
+	})
+	old := pluginPID(t, d, bins.plugins["crypto"])
+	src, err := os.ReadFile(d.cfgPath)
+	must(t, err)
+	must(t, os.WriteFile(d.cfgPath, bytes.Replace(src, []byte(`health_interval = "1h"`), []byte(`health_interval = "200ms"`), 1), 0o600))
+	if out, err := exec.Command(bins.daemon, "reload", "-config", d.cfgPath).CombinedOutput(); err != nil {
+		t.Fatalf("reload: %v\n%s", err, out)
+	}
+	pid := old
+	for deadline := time.Now().Add(5 * time.Second); pid == old || alive(old); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("a changed health_interval did not swap the plugin")
+		}
+		pid = pluginPID(t, d, bins.plugins["crypto"])
+	}
+	must(t, syscall.Kill(pid, syscall.SIGSTOP))
+	defer syscall.Kill(pid, syscall.SIGKILL)
+	stopped := time.Now()
+	for pluginPID(t, d, bins.plugins["crypto"]) == pid {
+		if time.Since(stopped) > 5*time.Second {
+			t.Fatal("hung plugin not replaced within 5s: the health interval of the reloaded config was not applied")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

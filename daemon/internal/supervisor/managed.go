@@ -276,50 +276,50 @@ func (m *Managed) start(ctx context.Context, spec config.Plugin) (*instance, err
 }
 
 // supervise watches the current instance until ctx ends: exit is polled
-// every 10 ms (go-plugin has no exit callback), health every HealthInterval.
+// every 10 ms (go-plugin has no exit callback), health every HealthInterval
+// as the current spec sets it (a reload changes it from the next poll).
 func (m *Managed) supervise(ctx context.Context) {
-	k := m.knobs()
-	exitTick := time.NewTicker(10 * time.Millisecond)
-	defer exitTick.Stop()
-	healthTick := time.NewTicker(k.HealthInterval)
-	defer healthTick.Stop()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	lastHealth := time.Now()
 	failures := 0
 	for {
+		var now time.Time
 		select {
 		case <-ctx.Done():
 			return
-		case <-exitTick.C:
-			inst := m.current()
-			if inst == nil || m.Status() == StatusFailed {
-				continue
-			}
-			if inst.client.Exited() {
-				m.recover(ctx, inst, "exited")
-				failures = 0
-			}
-		case <-healthTick.C:
-			inst := m.current()
-			if inst == nil || m.Status() != StatusRunning {
-				continue
-			}
-			k = m.knobs()
-			hctx, cancel := context.WithTimeout(ctx, k.HealthTimeout)
-			_, err := inst.client.Health(hctx)
-			cancel()
-			if err == nil {
-				failures = 0
-				continue
-			}
-			if ctx.Err() != nil {
-				return
-			}
-			failures++
-			m.log.Warn().Err(err).Int("failures", failures).Msg("health ping failed")
-			if failures >= k.HealthFailures {
-				inst.client.Kill()
-				m.recover(ctx, inst, "unresponsive")
-				failures = 0
-			}
+		case now = <-tick.C:
+		}
+		inst := m.current()
+		if inst == nil || m.Status() == StatusFailed {
+			continue
+		}
+		if inst.client.Exited() {
+			m.recover(ctx, inst, "exited")
+			failures, lastHealth = 0, time.Now()
+			continue
+		}
+		k := m.knobs()
+		if now.Sub(lastHealth) < k.HealthInterval || m.Status() != StatusRunning {
+			continue
+		}
+		lastHealth = now
+		hctx, cancel := context.WithTimeout(ctx, k.HealthTimeout)
+		_, err := inst.client.Health(hctx)
+		cancel()
+		if err == nil {
+			failures = 0
+			continue
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		failures++
+		m.log.Warn().Err(err).Int("failures", failures).Msg("health ping failed")
+		if failures >= k.HealthFailures {
+			inst.client.Kill()
+			m.recover(ctx, inst, "unresponsive")
+			failures, lastHealth = 0, time.Now()
 		}
 	}
 }
