@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aunsorm/aunsorm/sdk/plugin"
 )
 
 var b64 = base64.RawURLEncoding
@@ -230,7 +232,7 @@ func TestSHA256PinMismatch(t *testing.T) {
 		t.Fatal("daemon kept running with a mismatched plugin digest")
 	}
 	logs := d.logs.String()
-	actual, err := fileSHA256(bins.plugins["crypto"])
+	actual, err := plugin.FileDigest(bins.plugins["crypto"])
 	must(t, err)
 	for _, want := range []string{`\"crypto\"`, wrong, actual, "sha256 mismatch"} {
 		if !strings.Contains(logs, want) {

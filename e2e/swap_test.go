@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/aunsorm/aunsorm/sdk/plugin"
 )
 
 // setPluginCommand rewrites the crypto plugin's command in the daemon's
@@ -225,7 +227,7 @@ func TestPinnedBinaryReplacedOnDisk(t *testing.T) {
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "aunsorm-plugin-crypto")
 	copyFile(t, bins.plugins["crypto"], bin)
-	pin, err := fileSHA256(bin)
+	pin, err := plugin.FileDigest(bin)
 	must(t, err)
 	d := startDaemon(t, daemonOpts{Plugins: map[string]string{"crypto": "#kind=crypto\n  sha256 = \"" + pin + "\"\n  max_crashes = 2"}})
 	// Point the block at our copy.
@@ -238,7 +240,7 @@ func TestPinnedBinaryReplacedOnDisk(t *testing.T) {
 	pid := pluginPID(t, d, bin)
 	copyFile(t, bins.plugins["crypto-v2"], bin+".new")
 	must(t, os.Rename(bin+".new", bin))
-	actual, err := fileSHA256(bin)
+	actual, err := plugin.FileDigest(bin)
 	must(t, err)
 	must(t, syscall.Kill(pid, syscall.SIGKILL))
 	deadline := time.Now().Add(10 * time.Second)

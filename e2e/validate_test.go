@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/aunsorm/aunsorm/sdk/plugin"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -76,7 +78,7 @@ func TestPluginVerify(t *testing.T) {
 	if err == nil || !strings.Contains(string(out), "FAIL  describe") || !strings.Contains(string(out), "do not pin") {
 		t.Fatalf("verify with the wrong kind: %v\n%s", err, out)
 	}
-	d, err := fileSHA256(bins.plugins["crypto"])
+	d, err := plugin.FileDigest(bins.plugins["crypto"])
 	must(t, err)
 	out, err = exec.Command(bins.daemon, "plugin", "sha256", bins.plugins["crypto"]).CombinedOutput()
 	if err != nil || !strings.HasPrefix(string(out), d+"  ") {

@@ -44,22 +44,9 @@ func newAESGCM(key []byte) (cipher.AEAD, error) {
 }
 
 // findAEAD looks an AEAD up by its exact name.
-func findAEAD(name string) (aeadAlgorithm, error) {
-	if err := requireAlgorithm(name); err != nil {
-		return aeadAlgorithm{}, err
-	}
-	all := aeadAlgorithms()
-	for _, a := range all {
-		if a.name == name {
-			return a, nil
-		}
-	}
-	names := make([]string, len(all))
-	for i, a := range all {
-		names[i] = a.name
-	}
-	return aeadAlgorithm{}, errUnsupportedAlgorithm(name, names)
-}
+func findAEAD(name string) (aeadAlgorithm, error) { return lookup(aeadAlgorithms(), name) }
+
+func (a aeadAlgorithm) algName() string { return a.name }
 
 // encryptRequest is the body of POST /crypto/encrypt.
 type encryptRequest struct {

@@ -44,7 +44,7 @@ func (s *server) deriveKey(r *http.Request) (any, error) {
 	if err := s.decode(r, &req); err != nil {
 		return nil, err
 	}
-	alg, err := find(kdfAlgorithms(), req.Algorithm)
+	alg, err := lookup(kdfAlgorithms(), req.Algorithm)
 	if err != nil {
 		return nil, err
 	}

@@ -46,22 +46,9 @@ func signAlgorithms() []signAlgorithm {
 }
 
 // findSign looks a signature scheme up by its exact name.
-func findSign(name string) (signAlgorithm, error) {
-	if err := requireAlgorithm(name); err != nil {
-		return signAlgorithm{}, err
-	}
-	all := signAlgorithms()
-	for _, a := range all {
-		if a.name == name {
-			return a, nil
-		}
-	}
-	names := make([]string, len(all))
-	for i, a := range all {
-		names[i] = a.name
-	}
-	return signAlgorithm{}, errUnsupportedAlgorithm(name, names)
-}
+func findSign(name string) (signAlgorithm, error) { return lookup(signAlgorithms(), name) }
+
+func (a signAlgorithm) algName() string { return a.name }
 
 // keyDescription names the kind of key the algorithm needs.
 func (a signAlgorithm) keyDescription() string {
@@ -310,11 +297,8 @@ func (s *server) sign(r *http.Request) (any, error) {
 	if k, ok := parsed.(ed25519.PrivateKey); ok {
 		defer wipe(k)
 	}
-	if !alg.matches(parsed) {
-		return nil, errInvalidKey("private_key", "%s needs %s, got %s", alg.name, alg.keyDescription(), describeKey(parsed))
-	}
 	signer, ok := parsed.(crypto.Signer)
-	if !ok {
+	if !ok || !alg.matches(parsed) {
 		return nil, errInvalidKey("private_key", "%s needs %s, got %s", alg.name, alg.keyDescription(), describeKey(parsed))
 	}
 	sig, err := alg.signWith(s.rand, signer, msg)

@@ -425,7 +425,7 @@ func TestRSAKeygenReader(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := alg.generate(&lockedReader{r: r}); err != nil {
+	if _, err := alg.generate(r); err != nil {
 		t.Fatal(err)
 	}
 	if customRandEnabled() {

@@ -16,26 +16,28 @@ type hashAlgorithm struct {
 	new  func() hash.Hash
 }
 
-// names lists the names of a table, in order, for error messages.
-func names(all []hashAlgorithm) []string {
-	out := make([]string, len(all))
-	for i, a := range all {
-		out[i] = a.name
-	}
-	return out
-}
+func (a hashAlgorithm) algName() string { return a.name }
 
-// find looks a hash-based algorithm up by its exact name.
-func find(all []hashAlgorithm, name string) (hashAlgorithm, error) {
+// named is an entry of an algorithm table.
+type named interface{ algName() string }
+
+// lookup finds an algorithm of a table by its exact name; an unknown name
+// gets an error listing the table's names in order.
+func lookup[T named](all []T, name string) (T, error) {
+	var zero T
 	if err := requireAlgorithm(name); err != nil {
-		return hashAlgorithm{}, err
+		return zero, err
 	}
 	for _, a := range all {
-		if a.name == name {
+		if a.algName() == name {
 			return a, nil
 		}
 	}
-	return hashAlgorithm{}, errUnsupportedAlgorithm(name, names(all))
+	names := make([]string, len(all))
+	for i, a := range all {
+		names[i] = a.algName()
+	}
+	return zero, errUnsupportedAlgorithm(name, names)
 }
 
 // hashAlgorithms lists the digests: SHA-2 (FIPS 180-4) and SHA-3 (FIPS 202).
@@ -97,7 +99,7 @@ func (s *server) hmac(r *http.Request) (any, error) {
 	if err := s.decode(r, &req); err != nil {
 		return nil, err
 	}
-	alg, err := find(macAlgorithms(), req.Algorithm)
+	alg, err := lookup(macAlgorithms(), req.Algorithm)
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +134,7 @@ func (s *server) hash(r *http.Request) (any, error) {
 	if err := s.decode(r, &req); err != nil {
 		return nil, err
 	}
-	alg, err := find(hashAlgorithms(), req.Algorithm)
+	alg, err := lookup(hashAlgorithms(), req.Algorithm)
 	if err != nil {
 		return nil, err
 	}

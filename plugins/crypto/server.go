@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 
 	"github.com/gorilla/mux"
 
@@ -24,10 +23,10 @@ type server struct {
 }
 
 // newServer returns a server drawing its randomness from rand, with the
-// default configuration. rand may be shared with other goroutines: reads
-// are serialised here.
+// default configuration. rand must be safe for concurrent use, as the
+// SDK's Env.Rand is.
 func newServer(rand io.Reader) *server {
-	return &server{rand: &lockedReader{r: rand}, maxBody: defaultMaxBodyBytes}
+	return &server{rand: rand, maxBody: defaultMaxBodyBytes}
 }
 
 // applyConfig installs a validated configuration.
@@ -65,7 +64,7 @@ func (s *server) Handler() http.Handler {
 		}
 		apierror.Write(w, r, apierror.MethodNotAllowed(r.Method))
 	})
-	return recoverer(m)
+	return m
 }
 
 // adapt turns an operation into an http.Handler.
@@ -80,22 +79,6 @@ func (s *server) adapt(h handlerFunc) http.Handler {
 	})
 }
 
-// recoverer answers 500 in the JSON error shape instead of dropping the
-// connection should a handler panic. Nothing of the panic reaches the client.
-func recoverer(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer func() {
-			if v := recover(); v != nil {
-				if v == http.ErrAbortHandler {
-					panic(v)
-				}
-				apierror.Write(w, r, apierror.Internal())
-			}
-		}()
-		next.ServeHTTP(w, r)
-	})
-}
-
 // decode strictly decodes the JSON request body into v.
 func (s *server) decode(r *http.Request, v any) error {
 	return apierror.DecodeJSON(r, s.maxBody, v)
@@ -107,20 +90,6 @@ func (s *server) readRandom(p []byte) error {
 		return fmt.Errorf("%w: %w", errRandom, err)
 	}
 	return nil
-}
-
-// lockedReader serialises reads of a reader that may not be safe for
-// concurrent use.
-type lockedReader struct {
-	mu sync.Mutex
-	r  io.Reader
-}
-
-// Read implements io.Reader.
-func (l *lockedReader) Read(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.r.Read(p)
 }
 
 // decodeField decodes the base64url field name. A nil value is a missing

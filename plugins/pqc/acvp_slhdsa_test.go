@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -197,5 +196,3 @@ func TestACVPSLHDSA(t *testing.T) {
 		}
 	})
 }
-
-var _ = json.Marshal

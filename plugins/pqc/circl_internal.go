@@ -64,14 +64,12 @@ func circlSLHVerifyInternal(pk *slhdsa.PublicKey, msgPrime, sig []byte) bool
 // mldsaInternal gives typed access to one parameter set's FIPS 204 internal
 // functions. msg writes M′ (the formatted message) to the hash.
 type mldsaInternal struct {
-	sigSize int
-	sign    func(sk sign.PrivateKey, msg func(io.Writer), rnd [32]byte) ([]byte, bool)
-	verify  func(pk sign.PublicKey, msg func(io.Writer), sig []byte) bool
+	sign   func(sk sign.PrivateKey, msg func(io.Writer), rnd [32]byte) ([]byte, bool)
+	verify func(pk sign.PublicKey, msg func(io.Writer), sig []byte) bool
 }
 
 func mldsa44Internal() *mldsaInternal {
 	return &mldsaInternal{
-		sigSize: mldsa44.SignatureSize,
 		sign: func(sk sign.PrivateKey, msg func(io.Writer), rnd [32]byte) ([]byte, bool) {
 			k, ok := sk.(*mldsa44.PrivateKey)
 			if !ok {
@@ -90,7 +88,6 @@ func mldsa44Internal() *mldsaInternal {
 
 func mldsa65Internal() *mldsaInternal {
 	return &mldsaInternal{
-		sigSize: mldsa65.SignatureSize,
 		sign: func(sk sign.PrivateKey, msg func(io.Writer), rnd [32]byte) ([]byte, bool) {
 			k, ok := sk.(*mldsa65.PrivateKey)
 			if !ok {
@@ -109,7 +106,6 @@ func mldsa65Internal() *mldsaInternal {
 
 func mldsa87Internal() *mldsaInternal {
 	return &mldsaInternal{
-		sigSize: mldsa87.SignatureSize,
 		sign: func(sk sign.PrivateKey, msg func(io.Writer), rnd [32]byte) ([]byte, bool) {
 			k, ok := sk.(*mldsa87.PrivateKey)
 			if !ok {

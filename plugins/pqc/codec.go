@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"sync"
 
 	"github.com/aunsorm/aunsorm/sdk/apierror"
 )
@@ -63,20 +62,3 @@ func readRandom(r io.Reader, n int) ([]byte, error) {
 	}
 	return b, nil
 }
-
-// lockedReader serialises reads from a random source that need not be safe
-// for concurrent use.
-type lockedReader struct {
-	mu sync.Mutex
-	r  io.Reader
-}
-
-// Read implements io.Reader.
-func (l *lockedReader) Read(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return io.ReadFull(l.r, p)
-}
-
-// internalError hides err from the client: a 500 with a fixed description.
-func internalError(error) error { return apierror.Internal() }

@@ -64,13 +64,26 @@ func testRand(seed byte) io.Reader {
 	return rand.NewChaCha8(k)
 }
 
-// newTestServer builds a server or fails the test.
+// syncReader serialises reads of r.
+type syncReader struct {
+	mu sync.Mutex
+	r  io.Reader
+}
+
+func (s *syncReader) Read(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.r.Read(p)
+}
+
+// newTestServer builds a server or fails the test. r need not be safe for
+// concurrent use: reads are serialised here, as the SDK's DRBG does.
 func newTestServer(t testing.TB, cfg config, r io.Reader) *server {
 	t.Helper()
 	if r == nil {
 		r = testRand(1)
 	}
-	s, err := newServer(cfg, r)
+	s, err := newServer(cfg, &syncReader{r: r})
 	if err != nil {
 		t.Fatalf("newServer: %v", err)
 	}

@@ -96,9 +96,10 @@ func (s *server) kemKeygen(route string) func(http.ResponseWriter, *http.Request
 		}
 		defer wipe(priv)
 		impl := implCircl
-		if b := s.backendFor(a); b != nil {
-			// The backend derives the public key; circl provides the expanded
-			// FIPS 203 encoding, which crypto/mlkem does not expose.
+		if b := s.backendFor(a); b != nil && b.name() != implCircl {
+			// Another backend derives the public key too, and must agree;
+			// circl provides the expanded FIPS 203 encoding, which
+			// crypto/mlkem does not expose.
 			ek, err := b.encapsulationKey(a.mlkemBits, seed)
 			if err != nil {
 				return err

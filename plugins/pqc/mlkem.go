@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+	"sync"
 
 	"github.com/cloudflare/circl/kem"
 	"github.com/cloudflare/circl/kem/mlkem/mlkem1024"
@@ -198,8 +199,9 @@ func (goBackend) decapsulate(bits int, seed, ct []byte) ([]byte, error) {
 }
 
 // circlVersion is circl's module version from the build information, or the
-// version pinned in go.mod when the binary carries none.
-func circlVersion() string {
+// version pinned in go.mod when the binary carries none. The build
+// information is parsed once.
+var circlVersion = sync.OnceValue(func() string {
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, d := range bi.Deps {
 			if d.Path == circlModule {
@@ -211,4 +213,4 @@ func circlVersion() string {
 		}
 	}
 	return circlPinnedVersion
-}
+})

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -59,7 +58,7 @@ func newServerWith(cfg config, rand io.Reader, d deps) (*server, error) {
 	}
 	s := &server{
 		cfg:         cfg,
-		rand:        &lockedReader{r: rand},
+		rand:        rand,
 		reg:         newRegistry(),
 		mlkem:       b,
 		slow:        newSlowLimiter(cfg.SLHDSAMaxConcurrency, cfg.SLHDSAQueueDepth),
@@ -121,15 +120,11 @@ func (s *server) Handler() http.Handler {
 }
 
 // wrap turns a handler returning an error into an http.Handler writing the
-// error in the platform's JSON shape. Anything that is not an *apierror.Error
-// becomes a 500 with a fixed description.
+// error in the platform's JSON shape; apierror.Write turns anything that is
+// not an *apierror.Error into a 500 with a fixed description.
 func (s *server) wrap(h func(http.ResponseWriter, *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {
-			var ae *apierror.Error
-			if !errors.As(err, &ae) {
-				err = internalError(err)
-			}
 			apierror.Write(w, r, err)
 		}
 	})

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -120,16 +121,11 @@ func (s *server) sigKeygen(route string) func(http.ResponseWriter, *http.Request
 		}
 		defer wipe(seed)
 		var pub, priv []byte
-		run := func() error {
+		err = s.runSig(r.Context(), a, func() error {
 			var err error
 			pub, priv, err = sigDeriveKey(a, seed)
 			return err
-		}
-		if a.slow {
-			err = s.slow.do(r.Context(), run)
-		} else {
-			err = run()
-		}
+		})
 		if err != nil {
 			return err
 		}
@@ -190,16 +186,11 @@ func (s *server) sigSign(route string) func(http.ResponseWriter, *http.Request) 
 			return err
 		}
 		var sig []byte
-		run := func() error {
+		err = s.runSig(r.Context(), a, func() error {
 			var err error
 			sig, err = s.signWith(a, key, opts, deterministic)
 			return err
-		}
-		if a.slow {
-			err = s.slow.do(r.Context(), run)
-		} else {
-			err = run()
-		}
+		})
 		if err != nil {
 			return err
 		}
@@ -258,6 +249,14 @@ func (s *server) sigVerify(route string) func(http.ResponseWriter, *http.Request
 		apierror.WriteJSON(w, http.StatusOK, resp)
 		return nil
 	}
+}
+
+// runSig runs fn, under the slow-operation limiter for a slow parameter set.
+func (s *server) runSig(ctx context.Context, a *sigAlg, fn func() error) error {
+	if a.slow {
+		return s.slow.do(ctx, fn)
+	}
+	return fn()
 }
 
 // signOpts decodes and validates the message options shared by sign and verify.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"crypto"
 	"io"
 
@@ -12,33 +13,43 @@ import (
 	"github.com/cloudflare/circl/xof"
 )
 
-// preHashNames lists the hash functions HashSLH-DSA accepts (FIPS 205
-// §10.2.2), by their ACVP names.
+// preHashes are the hash functions HashSLH-DSA accepts (FIPS 205
+// §10.2.2), by their ACVP names, in the order capabilities lists them: a
+// crypto.Hash, or for the SHAKEs an XOF.
+var preHashes = []struct {
+	name string
+	hash crypto.Hash
+	xof  xof.ID
+}{
+	{name: "SHA2-224", hash: crypto.SHA224}, {name: "SHA2-256", hash: crypto.SHA256},
+	{name: "SHA2-384", hash: crypto.SHA384}, {name: "SHA2-512", hash: crypto.SHA512},
+	{name: "SHA2-512/224", hash: crypto.SHA512_224}, {name: "SHA2-512/256", hash: crypto.SHA512_256},
+	{name: "SHA3-224", hash: crypto.SHA3_224}, {name: "SHA3-256", hash: crypto.SHA3_256},
+	{name: "SHA3-384", hash: crypto.SHA3_384}, {name: "SHA3-512", hash: crypto.SHA3_512},
+	{name: "SHAKE-128", xof: xof.SHAKE128}, {name: "SHAKE-256", xof: xof.SHAKE256},
+}
+
+// preHashNames lists the names of preHashes.
 func preHashNames() []string {
-	return []string{
-		"SHA2-224", "SHA2-256", "SHA2-384", "SHA2-512", "SHA2-512/224", "SHA2-512/256",
-		"SHA3-224", "SHA3-256", "SHA3-384", "SHA3-512", "SHAKE-128", "SHAKE-256",
+	names := make([]string, len(preHashes))
+	for i, p := range preHashes {
+		names[i] = p.name
 	}
+	return names
 }
 
 // newPreHash returns a fresh pre-hasher for a name.
 func newPreHash(name string) (*slhdsa.PreHash, error) {
-	hashes := map[string]crypto.Hash{
-		"SHA2-224": crypto.SHA224, "SHA2-256": crypto.SHA256, "SHA2-384": crypto.SHA384,
-		"SHA2-512": crypto.SHA512, "SHA2-512/224": crypto.SHA512_224, "SHA2-512/256": crypto.SHA512_256,
-		"SHA3-224": crypto.SHA3_224, "SHA3-256": crypto.SHA3_256, "SHA3-384": crypto.SHA3_384, "SHA3-512": crypto.SHA3_512,
+	for _, p := range preHashes {
+		switch {
+		case p.name != name:
+		case p.hash != 0:
+			return slhdsa.NewPreHashWithHash(p.hash)
+		default:
+			return slhdsa.NewPreHashWithXof(p.xof)
+		}
 	}
-	switch name {
-	case "SHAKE-128":
-		return slhdsa.NewPreHashWithXof(xof.SHAKE128)
-	case "SHAKE-256":
-		return slhdsa.NewPreHashWithXof(xof.SHAKE256)
-	}
-	h, ok := hashes[name]
-	if !ok {
-		return nil, errUnsupported
-	}
-	return slhdsa.NewPreHashWithHash(h)
+	return nil, errUnsupported
 }
 
 // slhGenerate runs slh_keygen with SK.seed, SK.prf and PK.seed read from r.
@@ -127,7 +138,7 @@ func (s *server) slhSign(a *sigAlg, key any, o *signOptions, deterministic bool)
 	if err != nil {
 		return nil, err
 	}
-	return slhdsa.SignRandomized(sk, &fixedReader{b: addRand}, msg, o.context)
+	return slhdsa.SignRandomized(sk, bytes.NewReader(addRand), msg, o.context)
 }
 
 // slhVerify verifies a signature of the right length.
@@ -144,17 +155,4 @@ func slhVerify(_ *sigAlg, key any, o *signOptions, sig []byte) bool {
 		return false
 	}
 	return slhdsa.Verify(pk, msg, sig, o.context)
-}
-
-// fixedReader hands out exactly the bytes it holds, then io.EOF.
-type fixedReader struct{ b []byte }
-
-// Read implements io.Reader.
-func (f *fixedReader) Read(p []byte) (int, error) {
-	if len(f.b) == 0 {
-		return 0, io.EOF
-	}
-	n := copy(p, f.b)
-	f.b = f.b[n:]
-	return n, nil
 }

@@ -192,6 +192,7 @@ func (s *pluginServer) wrap(h http.Handler) http.Handler {
 	mux.HandleFunc("GET /health", s.serveHealth)
 	mux.Handle("/", h)
 	calibrated := calibration.Middleware(s.tracker, calibration.Options{Exempt: []string{"/health"}})(mux)
+	version := s.desc.Name + "/" + s.desc.Version
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// The gateway sets the request id; a direct caller gets one here.
 		id := r.Header.Get(apierror.RequestIDHeader)
@@ -203,7 +204,7 @@ func (s *pluginServer) wrap(h http.Handler) http.Handler {
 			}
 		}
 		w.Header().Set(apierror.RequestIDHeader, id)
-		w.Header().Set(VersionHeader, s.desc.Name+"/"+s.desc.Version)
+		w.Header().Set(VersionHeader, version)
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {

@@ -366,18 +366,35 @@ func (p *parser) set(a *hcl.Attribute, key string) {
 	p.from[key] = source{rng: a.Expr.Range().Ptr()}
 }
 
-// str decodes a string attribute; want names the expected type in errors.
-func (p *parser) str(attrs hcl.Attributes, name, key, want string, dst *string) bool {
+// attr looks up attribute name, evaluates it and checks its type with is
+// (want names the expected type in the error). It reports false when the
+// attribute is unset or null, or when a diagnostic was added.
+func (p *parser) attr(attrs hcl.Attributes, name string, is func(cty.Type) bool, want string) (*hcl.Attribute, cty.Value, bool) {
 	a, ok := attrs[name]
 	if !ok {
-		return false
+		return nil, cty.NilVal, false
 	}
 	v, ok := p.eval(a)
 	if !ok {
-		return false
+		return nil, cty.NilVal, false
 	}
-	if v.Type() != cty.String {
+	if !is(v.Type()) {
 		p.typeErr(a, want)
+		return nil, cty.NilVal, false
+	}
+	return a, v, true
+}
+
+func isString(t cty.Type) bool { return t == cty.String }
+func isBool(t cty.Type) bool   { return t == cty.Bool }
+func isNumber(t cty.Type) bool { return t == cty.Number }
+func isList(t cty.Type) bool   { return t.IsTupleType() || t.IsListType() }
+func isMap(t cty.Type) bool    { return t.IsObjectType() || t.IsMapType() }
+
+// str decodes a string attribute; want names the expected type in errors.
+func (p *parser) str(attrs hcl.Attributes, name, key, want string, dst *string) bool {
+	a, v, ok := p.attr(attrs, name, isString, want)
+	if !ok {
 		return false
 	}
 	*dst = v.AsString()
@@ -386,16 +403,8 @@ func (p *parser) str(attrs hcl.Attributes, name, key, want string, dst *string) 
 }
 
 func (p *parser) boolean(attrs hcl.Attributes, name, key string, dst *bool) bool {
-	a, ok := attrs[name]
+	a, v, ok := p.attr(attrs, name, isBool, "bool")
 	if !ok {
-		return false
-	}
-	v, ok := p.eval(a)
-	if !ok {
-		return false
-	}
-	if v.Type() != cty.Bool {
-		p.typeErr(a, "bool")
 		return false
 	}
 	*dst = v.True()
@@ -404,16 +413,8 @@ func (p *parser) boolean(attrs hcl.Attributes, name, key string, dst *bool) bool
 }
 
 func (p *parser) integer(attrs hcl.Attributes, name, key string, dst *int64) bool {
-	a, ok := attrs[name]
+	a, v, ok := p.attr(attrs, name, isNumber, "whole number")
 	if !ok {
-		return false
-	}
-	v, ok := p.eval(a)
-	if !ok {
-		return false
-	}
-	if v.Type() != cty.Number {
-		p.typeErr(a, "whole number")
 		return false
 	}
 	bf := v.AsBigFloat()
@@ -428,16 +429,8 @@ func (p *parser) integer(attrs hcl.Attributes, name, key string, dst *int64) boo
 }
 
 func (p *parser) float(attrs hcl.Attributes, name, key string, dst *float64) bool {
-	a, ok := attrs[name]
+	a, v, ok := p.attr(attrs, name, isNumber, "number")
 	if !ok {
-		return false
-	}
-	v, ok := p.eval(a)
-	if !ok {
-		return false
-	}
-	if v.Type() != cty.Number {
-		p.typeErr(a, "number")
 		return false
 	}
 	f, _ := v.AsBigFloat().Float64()
@@ -469,29 +462,29 @@ func (p *parser) duration(attrs hcl.Attributes, name, key string, dst *time.Dura
 	return true
 }
 
+// stringElems calls add for each element of a list or map value, all of
+// which must be non-null strings (want names the type in the error).
+func (p *parser) stringElems(a *hcl.Attribute, v cty.Value, want string, add func(k cty.Value, e string)) bool {
+	for it := v.ElementIterator(); it.Next(); {
+		k, e := it.Element()
+		if e.IsNull() || e.Type() != cty.String {
+			p.typeErr(a, want)
+			return false
+		}
+		add(k, e.AsString())
+	}
+	return true
+}
+
 // strings decodes a list (or tuple) of strings.
 func (p *parser) strings(attrs hcl.Attributes, name, key string, dst *[]string) bool {
-	a, ok := attrs[name]
+	a, v, ok := p.attr(attrs, name, isList, "list of strings")
 	if !ok {
-		return false
-	}
-	v, ok := p.eval(a)
-	if !ok {
-		return false
-	}
-	ty := v.Type()
-	if !ty.IsTupleType() && !ty.IsListType() {
-		p.typeErr(a, "list of strings")
 		return false
 	}
 	out := []string{}
-	for it := v.ElementIterator(); it.Next(); {
-		_, e := it.Element()
-		if e.IsNull() || e.Type() != cty.String {
-			p.typeErr(a, "list of strings")
-			return false
-		}
-		out = append(out, e.AsString())
+	if !p.stringElems(a, v, "list of strings", func(_ cty.Value, e string) { out = append(out, e) }) {
+		return false
 	}
 	*dst = out
 	p.set(a, key)
@@ -500,27 +493,13 @@ func (p *parser) strings(attrs hcl.Attributes, name, key string, dst *[]string) 
 
 // stringMap decodes an object (or map) whose values are strings.
 func (p *parser) stringMap(attrs hcl.Attributes, name, key string, dst *map[string]string) bool {
-	a, ok := attrs[name]
+	a, v, ok := p.attr(attrs, name, isMap, "map of strings")
 	if !ok {
-		return false
-	}
-	v, ok := p.eval(a)
-	if !ok {
-		return false
-	}
-	ty := v.Type()
-	if !ty.IsObjectType() && !ty.IsMapType() {
-		p.typeErr(a, "map of strings")
 		return false
 	}
 	out := map[string]string{}
-	for it := v.ElementIterator(); it.Next(); {
-		k, e := it.Element()
-		if e.IsNull() || e.Type() != cty.String {
-			p.typeErr(a, "map of strings")
-			return false
-		}
-		out[k.AsString()] = e.AsString()
+	if !p.stringElems(a, v, "map of strings", func(k cty.Value, e string) { out[k.AsString()] = e }) {
+		return false
 	}
 	*dst = out
 	p.set(a, key)
