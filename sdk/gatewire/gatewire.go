@@ -155,7 +155,7 @@ func AppendRequest(b []byte, req *Request, skip func(string) bool) ([]byte, erro
 
 // AppendResponse appends a response frame.
 func AppendResponse(b []byte, status int, h http.Header, body []byte) ([]byte, error) {
-	if status < 100 || status > 999 {
+	if !ValidStatus(status) {
 		return b, fmt.Errorf("gatewire: invalid status %d", status)
 	}
 	start := len(b)
@@ -323,12 +323,16 @@ func DecodeResponse(p []byte) (*Response, error) {
 		return nil, d.err
 	case d.off != len(d.p):
 		return nil, frameErr("%d bytes after the body", len(d.p)-d.off)
-	case status < 200 || status > 599:
+	case !ValidStatus(int(min(status, 1000))):
 		return nil, frameErr("status %d", status)
 	}
 	r.Status = int(status)
 	return r, nil
 }
+
+// ValidStatus reports whether a response frame may carry status: a final
+// (non-informational) three-digit status, as HTTP/1.1 would carry it.
+func ValidStatus(status int) bool { return status >= 200 && status <= 999 }
 
 // ValidMethod reports whether m is an HTTP method token.
 func ValidMethod(m string) bool {

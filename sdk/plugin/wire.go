@@ -359,8 +359,15 @@ type wireWriter struct {
 	body   bytes.Buffer
 }
 
+// reset readies w for the next exchange of its connection. The header map
+// is cleared and kept: a handler must not use its ResponseWriter after
+// returning, as with net/http.
 func (w *wireWriter) reset() {
-	w.h = make(http.Header, 4)
+	if w.h == nil {
+		w.h = make(http.Header, 8)
+	} else {
+		clear(w.h)
+	}
 	w.status = 0
 	if w.body.Cap() > 1<<20 {
 		w.body = bytes.Buffer{}
@@ -371,10 +378,10 @@ func (w *wireWriter) reset() {
 func (w *wireWriter) Header() http.Header { return w.h }
 
 func (w *wireWriter) WriteHeader(code int) {
-	if w.status != 0 || code < 200 {
+	if w.status != 0 || code >= 100 && code < 200 {
 		return // already sent, or informational (the frame carries the final answer only)
 	}
-	if code > 999 {
+	if !gatewire.ValidStatus(code) {
 		code = http.StatusInternalServerError
 	}
 	w.status = code

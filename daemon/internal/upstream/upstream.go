@@ -347,6 +347,11 @@ func (p *Pool) exchange(ctx context.Context, c *conn, req *Request, head, rest [
 			}
 			return nil, &Error{Kind: KindProtocol, Err: err}
 		}
+		if resp.StatusCode < 100 || resp.StatusCode > 999 {
+			// net/http parses "000"; the gateway could not send it on.
+			stop()
+			return nil, &Error{Kind: KindProtocol, Err: fmt.Errorf("invalid status %d", resp.StatusCode)}
+		}
 		if resp.StatusCode >= 100 && resp.StatusCode < 200 {
 			if resp.StatusCode == http.StatusSwitchingProtocols {
 				stop()

@@ -353,8 +353,10 @@ func TestIdleTimeout(t *testing.T) {
 	}
 }
 
-// FuzzResponse feeds arbitrary plugin answers through Do: no panic, no
-// hang past the deadline, and a body read either completes or errors.
+// FuzzResponse feeds arbitrary plugin answers through the exchange: no
+// panic (a hang would end at the deadline as an error), and an answer that
+// is accepted is a final one (never 1xx, which the exchange skips or refuses)
+// whose body reads to its end or fails.
 func FuzzResponse(f *testing.F) {
 	f.Add([]byte(okResponse))
 	f.Add([]byte("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"))
@@ -383,8 +385,14 @@ func FuzzResponse(f *testing.F) {
 		if err != nil {
 			return
 		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
+		defer resp.Body.Close()
+		if resp.StatusCode < 200 || resp.StatusCode > 999 {
+			t.Fatalf("exchange returned status %d", resp.StatusCode)
+		}
+		n, err := io.Copy(io.Discard, resp.Body)
+		if err == nil && resp.ContentLength >= 0 && n != resp.ContentLength {
+			t.Fatalf("read %d body bytes of a declared %d without an error", n, resp.ContentLength)
+		}
 	})
 }
 
