@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/aunsorm/aunsorm/daemon/internal/config"
+	"github.com/aunsorm/aunsorm/daemon/internal/fsutil"
 )
 
 // Development TLS material under <data_dir>/tls.
@@ -156,29 +157,7 @@ func serial(rand io.Reader) *big.Int {
 	return new(big.Int).SetBytes(b)
 }
 
-// writePEM writes a PEM file atomically with the given mode: a fresh
-// temporary file (never a stale one an attacker may have left with looser
-// permissions), chmod before any byte is written, sync, rename.
+// writePEM writes one PEM block to path atomically with the given mode.
 func writePEM(path, typ string, der []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return fsutil.WriteFileAtomic(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), mode)
 }
