@@ -96,19 +96,14 @@ func Write(w http.ResponseWriter, r *http.Request, err error) {
 	if e.RequestID == "" && r != nil {
 		e.RequestID = r.Header.Get(RequestIDHeader)
 	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
 	if e.RetryAfter > 0 {
-		h.Set("Retry-After", strconv.Itoa(e.RetryAfter))
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
 	}
 	status := e.Status
 	if status == 0 {
 		status = http.StatusInternalServerError
 	}
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(&e)
+	WriteJSON(w, status, &e)
 }
 
 // WriteJSON sends v as a JSON body with the given status.

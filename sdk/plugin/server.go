@@ -196,12 +196,13 @@ func (s *pluginServer) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// The gateway sets the request id; a direct caller gets one here.
 		id := r.Header.Get(apierror.RequestIDHeader)
-		if id == "" || len(id) > 64 {
+		if !apierror.ValidRequestID(id) {
+			id = ""
 			var b [16]byte
 			if _, err := io.ReadFull(s.reader, b[:]); err == nil {
 				id = hex.EncodeToString(b[:])
-				r.Header.Set(apierror.RequestIDHeader, id)
 			}
+			r.Header.Set(apierror.RequestIDHeader, id)
 		}
 		w.Header().Set(apierror.RequestIDHeader, id)
 		w.Header().Set(VersionHeader, version)

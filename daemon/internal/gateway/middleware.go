@@ -44,25 +44,11 @@ func (s *idSource) next() string {
 	return id
 }
 
-// validRequestID accepts a client-supplied id only if it is short and plain.
-func validRequestID(id string) bool {
-	if id == "" || len(id) > 64 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return false
-		}
-	}
-	return true
-}
-
 // requestID sets X-Request-Id on the request (to the plugin) and response.
 func (g *Gateway) requestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get(apierror.RequestIDHeader)
-		if !validRequestID(id) {
+		if !apierror.ValidRequestID(id) {
 			id = g.ids.next()
 			r.Header.Set(apierror.RequestIDHeader, id)
 		}
