@@ -34,8 +34,8 @@ func (a *adminFlags) client(getenv func(string) string) (*http.Client, error) {
 	path := a.socket
 	if path == "" {
 		cfg, diags := config.Load(a.config, getenv)
-		if diags.HasErrors() {
-			return nil, fmt.Errorf("%s", config.FormatDiagnostics(diags))
+		if err := config.Err(diags); err != nil {
+			return nil, err
 		}
 		path = cfg.Admin.Socket
 	}

@@ -70,8 +70,8 @@ func (c *control) AuditRecords(ctx context.Context, after uint64, limit int) (ad
 // only take effect at the next start, which is logged.
 func (c *control) load() (*config.Config, error) {
 	cfg, diags := config.Load(c.path, c.getenv)
-	if diags.HasErrors() {
-		return nil, fmt.Errorf("config: %s", config.FormatDiagnostics(diags))
+	if err := config.Err(diags); err != nil {
+		return nil, err
 	}
 	c.mu.Lock()
 	old := c.cfg

@@ -129,7 +129,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, getenv func(string) stri
 		return err
 	}
 
-	gw := gateway.New(gateway.Options{Config: cfg.Gateway, DataDir: cfg.DataDir, Supervisor: sup,
+	gw := gateway.New(gateway.Options{Config: cfg.Gateway, Supervisor: sup,
 		Authority: authority, RNG: native, Rand: native, Log: log})
 	scheme := "https"
 	if tlsConfig == nil {

@@ -10,6 +10,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // Config describes one load run. Build it with parseFlags or by hand (tests);
@@ -95,16 +97,12 @@ func parseHeader(s string) (name, value string, err error) {
 	if !ok || name == "" {
 		return "", "", fmt.Errorf("%w: %q: want name:value", errHeader, s)
 	}
-	for _, r := range name {
-		if r <= ' ' || r >= 0x7f || strings.ContainsRune("()<>@,;:\\\"/[]?={}", r) {
-			return "", "", fmt.Errorf("%w: %q: invalid character in name", errHeader, s)
-		}
+	if !httpguts.ValidHeaderFieldName(name) {
+		return "", "", fmt.Errorf("%w: %q: invalid character in name", errHeader, s)
 	}
 	value = strings.TrimSpace(value)
-	for _, r := range value {
-		if (r < ' ' && r != '\t') || r == 0x7f {
-			return "", "", fmt.Errorf("%w: %q: control character in value", errHeader, s)
-		}
+	if !httpguts.ValidHeaderFieldValue(value) {
+		return "", "", fmt.Errorf("%w: %q: control character in value", errHeader, s)
 	}
 	return textproto.CanonicalMIMEHeaderKey(name), value, nil
 }

@@ -34,7 +34,6 @@ type RNGStatus interface {
 // Options configures a Gateway.
 type Options struct {
 	Config     config.Gateway
-	DataDir    string
 	Supervisor *supervisor.Supervisor
 	Authority  *attest.Authority
 	RNG        RNGStatus
@@ -68,11 +67,12 @@ func New(opts Options) *Gateway {
 	r.Methods(http.MethodGet).Path("/health").HandlerFunc(g.serveHealth)
 	r.Methods(http.MethodGet).Path("/clock/attestation").HandlerFunc(g.serveAttestation)
 	// Every other path is a plugin's: the proxy is the router's fallback
-	// (no pattern to match, no per-request route context).
+	// and routes by the supervisor's prefixes itself (no pattern per plugin;
+	// mux still wraps the request with its empty route context).
 	r.NotFoundHandler = g.proxy
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", http.MethodGet)
-		apierror.Write(w, r, apierror.New(http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed on "+r.URL.Path))
+		apierror.Write(w, r, apierror.MethodNotAllowed(r.Method))
 	})
 
 	calibrated := calibration.Middleware(opts.Authority.Tracker(), calibration.Options{

@@ -63,7 +63,7 @@ func newChain(t *testing.T, o chainOpts) (*Gateway, *attest.Authority) {
 	g := New(Options{
 		Config: config.Gateway{MaxBodyBytes: 1024, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second,
 			IdleTimeout: 5 * time.Second, UpstreamTimeout: time.Second, RateLimit: o.rateLimit},
-		DataDir: t.TempDir(), Supervisor: sup, Authority: auth,
+		Supervisor: sup, Authority: auth,
 		RNG: fakeRNG{rng.Stats{Healthy: !o.rngSick, Reseeds: 4}}, Rand: rand.Reader, Log: zerolog.Nop(),
 	})
 	return g, auth

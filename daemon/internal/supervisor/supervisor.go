@@ -189,11 +189,17 @@ func (s *Supervisor) Match(path string) (*Managed, string, bool) {
 	routes := s.routes
 	s.mu.RUnlock()
 	for _, r := range routes {
-		if strings.HasPrefix(path, r.Prefix) || path+"/" == r.Prefix {
+		if strings.HasPrefix(path, r.Prefix) || isPrefixRoot(path, r.Prefix) {
 			return r.Plugin, r.Prefix, true
 		}
 	}
 	return nil, "", false
+}
+
+// isPrefixRoot reports whether path is prefix without its trailing slash
+// ("/crypto" for "/crypto/"), without building path+"/".
+func isPrefixRoot(path, prefix string) bool {
+	return len(path)+1 == len(prefix) && prefix[len(path)] == '/' && strings.HasPrefix(prefix, path)
 }
 
 // Plugins returns the managed plugins in configuration order.
