@@ -3,6 +3,7 @@ package e2e
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/base64"
 	"os"
 	"os/exec"
@@ -231,6 +232,9 @@ func TestSHA256PinMismatch(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("daemon kept running with a mismatched plugin digest")
 	}
+	if d.exit == nil {
+		t.Fatal("daemon exited 0 after refusing the plugin")
+	}
 	logs := d.logs.String()
 	actual, err := plugin.FileDigest(bins.plugins["crypto"])
 	must(t, err)
@@ -245,8 +249,13 @@ func TestEd25519KeysInterop(t *testing.T) {
 	// Keys from /crypto/keypair are PKCS#8 / SPKI DER that Go parses.
 	d := startDaemon(t, daemonOpts{Plugins: map[string]string{"crypto": ""}})
 	kp := do(t, "POST", d.url+"/crypto/keypair", map[string]any{"algorithm": "Ed25519"})
-	pub, err := parseSPKI(mustB64(t, kp.json["public_key"]))
+	pub, err := x509.ParsePKIXPublicKey(mustB64(t, kp.json["public_key"]))
 	must(t, err)
+	priv, err := x509.ParsePKCS8PrivateKey(mustB64(t, kp.json["private_key"]))
+	must(t, err)
+	if sk, ok := priv.(ed25519.PrivateKey); !ok || !sk.Public().(ed25519.PublicKey).Equal(pub) {
+		t.Fatalf("the PKCS#8 private key (%T) is not the SPKI public key's pair", priv)
+	}
 	sg := do(t, "POST", d.url+"/crypto/sign", map[string]any{"algorithm": "Ed25519", "private_key": kp.json["private_key"], "message": b64.EncodeToString([]byte("m"))})
 	if !ed25519.Verify(pub.(ed25519.PublicKey), []byte("m"), mustB64(t, sg.json["signature"])) {
 		t.Fatal("signature does not verify with Go")

@@ -334,7 +334,7 @@ GOBENCH=$OUT/go-bench.txt
 go_benchmarks() {
 	say "Go benchmarks (benchtime $BENCHTIME)"
 	: >"$GOBENCH"
-	local pkgs=(./plugins/crypto)
+	local pkgs=(./plugins/crypto ./daemon/internal/upstream ./daemon/internal/audit)
 	[[ -d plugins/pqc ]] && pkgs+=(./plugins/pqc)
 	if ! $GO test -run '^$' -bench . -benchmem -benchtime="$BENCHTIME" -count=1 -timeout 20m "${pkgs[@]}" 2>&1 | tee -a "$GOBENCH"; then
 		warn "go test -bench failed for part of ${pkgs[*]}; continuing with what ran"

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -179,7 +180,33 @@ func FuzzHash(f *testing.F) {
 	f.Add([]byte(`{"algorithm":"SHA-256","data":"aGVsbG8="}`))
 	f.Add([]byte(`{"algorithm":"SHA-256","data":"\u0000"}`))
 	h := newTestHandler()
+	reference := map[string]crypto.Hash{
+		"SHA-256": crypto.SHA256, "SHA-384": crypto.SHA384, "SHA-512": crypto.SHA512,
+		"SHA3-256": crypto.SHA3_256, "SHA3-512": crypto.SHA3_512,
+	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		checkFuzzResponse(t, serve(h, http.MethodPost, "/crypto/hash", body))
+		rec := serve(h, http.MethodPost, "/crypto/hash", body)
+		checkFuzzResponse(t, rec)
+		if rec.Code != http.StatusOK {
+			return
+		}
+		// The digest is the standard library's for the same algorithm.
+		var in hashRequest
+		var out hashResponse
+		if err := jsonUnmarshal(body, &in); err != nil {
+			t.Fatalf("accepted a body that does not decode: %v", err)
+		}
+		if err := jsonUnmarshal(rec.Body.Bytes(), &out); err != nil {
+			t.Fatal(err)
+		}
+		ref, ok := reference[in.Algorithm]
+		if !ok {
+			t.Fatalf("accepted algorithm %q with no reference", in.Algorithm)
+		}
+		hh := ref.New()
+		hh.Write(mustDecode(t, *in.Data))
+		if !bytes.Equal(mustDecode(t, out.Digest), hh.Sum(nil)) {
+			t.Fatalf("%s digest differs from the standard library's", in.Algorithm)
+		}
 	})
 }

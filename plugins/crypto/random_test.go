@@ -7,6 +7,7 @@ import (
 	"errors"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -208,7 +209,23 @@ func FuzzRandomQuery(f *testing.F) {
 	}
 	h := newServer(rand.Reader).Handler()
 	f.Fuzz(func(t *testing.T, q string) {
-		checkFuzzResponse(t, serve(h, http.MethodGet, "/crypto/random?"+q, nil))
+		rec := serve(h, http.MethodGet, "/crypto/random?"+q, nil)
+		checkFuzzResponse(t, rec)
+		if rec.Code != http.StatusOK {
+			return
+		}
+		// As many bytes as asked for, and said so.
+		var out randomBytesResponse
+		if err := jsonUnmarshal(rec.Body.Bytes(), &out); err != nil {
+			t.Fatal(err)
+		}
+		v, err := url.ParseQuery(q)
+		if err != nil {
+			t.Fatalf("accepted query %q that does not parse: %v", q, err)
+		}
+		if want, err := strconv.Atoi(v.Get("bytes")); err != nil || out.Bytes != want || len(mustDecode(t, out.Data)) != want {
+			t.Fatalf("query %q: %d bytes said, %d returned", q, out.Bytes, len(mustDecode(t, out.Data)))
+		}
 	})
 }
 

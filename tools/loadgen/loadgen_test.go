@@ -147,6 +147,11 @@ func TestRun(t *testing.T) {
 				if r.Requests != 20 || r.OK != 20 || hits != 20 {
 					t.Fatalf("requests %d ok %d hits %d, want 20", r.Requests, r.OK, hits)
 				}
+				// Request i starts no sooner than i/400 s after the first:
+				// the last of 20 at 47.5 ms (a slow machine only adds to it).
+				if min := 19 * time.Second / 400; r.Elapsed < min {
+					t.Fatalf("20 requests at 400/s took %v, less than %v: not paced", r.Elapsed, min)
+				}
 			},
 		},
 		{
@@ -176,6 +181,10 @@ func TestRun(t *testing.T) {
 			want: func(t *testing.T, r *Result, hits int64) {
 				if int64(r.Requests) != hits || r.Failed != 0 {
 					t.Fatalf("requests %d hits %d failed %d", r.Requests, hits, r.Failed)
+				}
+				// At 1000/s at most 31 requests fall due within 30 ms.
+				if r.Requests > 31+2 {
+					t.Fatalf("%d requests in 30 ms at 1000/s: not paced", r.Requests)
 				}
 			},
 		},
