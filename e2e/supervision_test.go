@@ -480,6 +480,7 @@ func TestProxyForwardsRequestAsSent(t *testing.T) {
 	req.Header.Set("Keep-Alive", "timeout=9")
 	req.Header.Set("Upgrade", "h2c")
 	req.Header.Set("X-Forwarded-For", "203.0.113.9") // not trusted: replaced
+	req.Header.Set("X-Aunsorm-Caller", "kms")        // only the daemon names a calling plugin
 	req.Header.Add("X-Multi", "one")
 	req.Header.Add("X-Multi", "two")
 	resp, err := http.DefaultClient.Do(req)
@@ -503,6 +504,9 @@ func TestProxyForwardsRequestAsSent(t *testing.T) {
 		if v, ok := seen.Header[k]; ok {
 			t.Errorf("hop-by-hop %s reached the plugin: %q", k, v)
 		}
+	}
+	if v, ok := seen.Header["X-Aunsorm-Caller"]; ok {
+		t.Errorf("a client posed as plugin %q to the plugin", v)
 	}
 	want := map[string][]string{
 		"X-Multi":           {"one", "two"},
@@ -529,5 +533,20 @@ func TestProxyForwardsRequestAsSent(t *testing.T) {
 	}
 	if resp.ContentLength <= 0 || resp.Header.Get("Content-Type") != "application/json" {
 		t.Errorf("content length %d, type %q", resp.ContentLength, resp.Header.Get("Content-Type"))
+	}
+
+	// Nor can a caller of the plugin's own TCP port.
+	direct, err := http.NewRequest("GET", "http://"+d.ports["spam"]+"/hdr/headers", nil)
+	must(t, err)
+	direct.Header.Set("X-Aunsorm-Caller", "kms")
+	dresp, err := http.DefaultClient.Do(direct)
+	must(t, err)
+	defer dresp.Body.Close()
+	seen.Header = nil
+	if err := json.NewDecoder(dresp.Body).Decode(&seen); err != nil || dresp.StatusCode != 200 {
+		t.Fatalf("direct: status %d, %v", dresp.StatusCode, err)
+	}
+	if v, ok := seen.Header["X-Aunsorm-Caller"]; ok {
+		t.Errorf("a direct caller posed as plugin %q to the plugin", v)
 	}
 }

@@ -55,7 +55,7 @@ type PeerResponse struct {
 }
 
 // Peer sends an HTTP request to another plugin's API through the daemon,
-// which tells the callee who is calling (header X-Aunsorm-Caller).
+// which tells the callee who is calling (header CallerHeader).
 func (h *Host) Peer(ctx context.Context, plugin, method, path string, header http.Header, body []byte) (*PeerResponse, error) {
 	hdr := map[string]string{}
 	for k, v := range header {

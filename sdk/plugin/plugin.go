@@ -33,6 +33,12 @@ const ProtocolVersion = 1
 // which implementation answered, e.g. across a hot swap.
 const VersionHeader = "X-Aunsorm-Plugin"
 
+// CallerHeader names the calling plugin on a peer request (Host.Peer). The
+// daemon sets it and the gateway removes it from clients' requests, so on a
+// request that came through the daemon it names a plugin; the plugin's own
+// TCP port drops it (see Serve).
+const CallerHeader = "X-Aunsorm-Caller"
+
 // Host service names a plugin declares in Descriptor.HostServices. The
 // daemon refuses calls to a service the plugin did not declare.
 const (

@@ -133,8 +133,18 @@ func (s *pluginServer) Configure(ctx context.Context, req *pluginv1.ConfigureReq
 		return nil, ToStatus(fmt.Errorf("%w: %v", ErrConfig, err))
 	}
 	s.reader, s.tracker = reader, tracker
+	wrapped := s.wrap(handler)
+	tcp := wrapped
+	if len(s.lns) > 1 {
+		// The daemon reaches this plugin over the unix socket; a caller
+		// on the TCP port cannot name a calling plugin.
+		tcp = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			r.Header.Del(CallerHeader)
+			wrapped.ServeHTTP(w, r)
+		})
+	}
 	s.httpSrv = &http.Server{
-		Handler:           s.wrap(handler),
+		Handler:           tcp,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       90 * time.Second,
 		ErrorLog:          nil,
@@ -147,7 +157,7 @@ func (s *pluginServer) Configure(ctx context.Context, req *pluginv1.ConfigureReq
 	}()
 	// The gateway's unix socket speaks the framing of sdk/gatewire.
 	if len(s.lns) > 1 {
-		s.wireSrv = newWireServer(srv.Handler, s.log)
+		s.wireSrv = newWireServer(wrapped, s.log)
 		wsrv := s.wireSrv
 		go func() {
 			if err := wsrv.Serve(s.lns[1]); err != nil && !errors.Is(err, http.ErrServerClosed) && !s.draining.Load() {

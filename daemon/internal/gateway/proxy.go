@@ -16,6 +16,7 @@ import (
 	"github.com/aunsorm/aunsorm/daemon/internal/upstream"
 	"github.com/aunsorm/aunsorm/sdk/apierror"
 	"github.com/aunsorm/aunsorm/sdk/calibration"
+	"github.com/aunsorm/aunsorm/sdk/plugin"
 )
 
 // proxy forwards a request to the plugin owning its path, over that
@@ -109,6 +110,7 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// fields out, X-Forwarded-* set from what the gateway saw.
 	h := r.Header
 	stripHop(h)
+	delete(h, plugin.CallerHeader) // only the daemon names a calling plugin
 	h["X-Forwarded-For"] = []string{clientIP(r)}
 	if r.Host != "" {
 		h["X-Forwarded-Host"] = []string{r.Host}

@@ -9,7 +9,6 @@
 package host
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -27,6 +26,7 @@ import (
 
 	"github.com/aunsorm/aunsorm/daemon/internal/attest"
 	"github.com/aunsorm/aunsorm/daemon/internal/audit"
+	"github.com/aunsorm/aunsorm/daemon/internal/upstream"
 	"github.com/aunsorm/aunsorm/sdk/plugin"
 	"github.com/aunsorm/aunsorm/sdk/proto/pluginv1"
 )
@@ -36,16 +36,14 @@ const (
 	maxSeedBytes = 256
 	maxPeerBody  = 4 << 20
 	peerTimeout  = 30 * time.Second
-	// CallerHeader names the calling plugin on peer requests; set by the
-	// daemon, never taken from the caller.
-	CallerHeader = "X-Aunsorm-Caller"
 )
 
 // Directory resolves plugins for peer calls and topology; the supervisor
 // implements it.
 type Directory interface {
-	// PeerAddr returns the loopback address of a running plugin.
-	PeerAddr(name string) (string, bool)
+	// PeerPool returns the connection pool to a running plugin (the one
+	// the gateway uses: its unix socket, framed when the plugin speaks it).
+	PeerPool(name string) (*upstream.Pool, bool)
 	// Topology lists the plugins.
 	Topology() []*pluginv1.PluginInfo
 }
@@ -57,13 +55,10 @@ type Services struct {
 	Audit     *audit.Log
 	Directory Directory
 	Log       zerolog.Logger
-
-	client *http.Client
 }
 
 // New returns the shared services.
 func New(s Services) *Services {
-	s.client = &http.Client{Timeout: peerTimeout, Transport: &http.Transport{MaxIdleConnsPerHost: 8, IdleConnTimeout: 30 * time.Second}}
 	s.Log = s.Log.With().Str("component", "host").Logger()
 	return &s
 }
@@ -169,7 +164,7 @@ func (b *Binding) Peer(ctx context.Context, req *pluginv1.PeerRequest) (*pluginv
 	if req.Plugin == b.name {
 		return nil, status.Error(codes.InvalidArgument, "a plugin cannot call itself through the host")
 	}
-	addr, ok := b.s.Directory.PeerAddr(req.Plugin)
+	pool, ok := b.s.Directory.PeerPool(req.Plugin)
 	if !ok {
 		return nil, status.Errorf(codes.Unavailable, "plugin %q is not running", req.Plugin)
 	}
@@ -180,16 +175,22 @@ func (b *Binding) Peer(ctx context.Context, req *pluginv1.PeerRequest) (*pluginv
 	if method == "" {
 		method = http.MethodGet
 	}
-	hreq, err := http.NewRequestWithContext(ctx, method, "http://"+addr+req.Path, bytes.NewReader(req.Body))
-	if err != nil {
-		return nil, status.Errorf(codes.InvalidArgument, "peer request: %v", err)
-	}
+	h := make(http.Header, len(req.Headers)+1)
 	for k, v := range req.Headers {
-		hreq.Header.Set(k, v)
+		h.Set(k, v)
 	}
-	hreq.Header.Set(CallerHeader, b.name)
-	resp, err := b.s.client.Do(hreq)
+	h.Set(plugin.CallerHeader, b.name)
+	deadline := time.Now().Add(peerTimeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	resp, err := pool.Do(ctx, &upstream.Request{Method: method, URI: req.Path, Host: req.Plugin, Header: h,
+		Body: req.Body, Deadline: deadline, Scheme: "http"})
 	if err != nil {
+		var ue *upstream.Error
+		if errors.As(err, &ue) && ue.Kind == upstream.KindRequest {
+			return nil, status.Errorf(codes.InvalidArgument, "peer request: %v", err)
+		}
 		return nil, status.Errorf(codes.Unavailable, "peer %q: %v", req.Plugin, err)
 	}
 	defer resp.Body.Close()

@@ -22,6 +22,7 @@ import (
 
 	"github.com/aunsorm/aunsorm/daemon/internal/attest"
 	"github.com/aunsorm/aunsorm/daemon/internal/audit"
+	"github.com/aunsorm/aunsorm/daemon/internal/upstream"
 	"github.com/aunsorm/aunsorm/sdk/clock"
 	"github.com/aunsorm/aunsorm/sdk/plugin"
 	"github.com/aunsorm/aunsorm/sdk/proto/pluginv1"
@@ -33,9 +34,12 @@ type fakeDirectory struct {
 	topo  []*pluginv1.PluginInfo
 }
 
-func (d *fakeDirectory) PeerAddr(name string) (string, bool) {
+func (d *fakeDirectory) PeerPool(name string) (*upstream.Pool, bool) {
 	a, ok := d.addrs[name]
-	return a, ok
+	if !ok {
+		return nil, false
+	}
+	return upstream.New("tcp", a, upstream.Options{}), true
 }
 
 func (d *fakeDirectory) Topology() []*pluginv1.PluginInfo { return d.topo }
@@ -412,7 +416,7 @@ func startPeer(t *testing.T) string {
 		}
 		w.Header().Set("X-Echo", "1")
 		w.WriteHeader(http.StatusCreated)
-		_ = json.NewEncoder(w).Encode(peerEcho{Method: r.Method, Path: r.URL.RequestURI(), Caller: r.Header.Get(CallerHeader),
+		_ = json.NewEncoder(w).Encode(peerEcho{Method: r.Method, Path: r.URL.RequestURI(), Caller: r.Header.Get(plugin.CallerHeader),
 			Custom: r.Header.Get("X-Custom"), BodyLen: len(body)})
 	}))
 	t.Cleanup(srv.Close)
@@ -449,7 +453,7 @@ func TestPeer(t *testing.T) {
 			Headers: map[string]string{"X-Custom": "v"}, Body: []byte("hello")}, codes.OK,
 			peerEcho{Method: "POST", Path: "/sign", Caller: "alice", Custom: "v", BodyLen: 5}, 0},
 		{"ok/caller-header-cannot-be-spoofed", &pluginv1.PeerRequest{Plugin: "bob", Path: "/",
-			Headers: map[string]string{CallerHeader: "admin", "x-aunsorm-caller": "admin"}}, codes.OK,
+			Headers: map[string]string{plugin.CallerHeader: "admin", "x-aunsorm-caller": "admin"}}, codes.OK,
 			peerEcho{Method: "GET", Path: "/", Caller: "alice"}, 0},
 		{"ok/body-at-limit", &pluginv1.PeerRequest{Plugin: "bob", Method: "PUT", Path: "/", Body: make([]byte, maxPeerBody)}, codes.OK,
 			peerEcho{Method: "PUT", Path: "/", Caller: "alice", BodyLen: maxPeerBody}, 0},

@@ -23,6 +23,7 @@ import (
 	"github.com/aunsorm/aunsorm/daemon/internal/audit"
 	"github.com/aunsorm/aunsorm/daemon/internal/config"
 	"github.com/aunsorm/aunsorm/daemon/internal/host"
+	"github.com/aunsorm/aunsorm/daemon/internal/upstream"
 	"github.com/aunsorm/aunsorm/sdk/plugin"
 	"github.com/aunsorm/aunsorm/sdk/proto/pluginv1"
 )
@@ -221,13 +222,13 @@ func (s *Supervisor) Get(name string) (*Managed, bool) {
 	return m, ok
 }
 
-// PeerAddr implements host.Directory.
-func (s *Supervisor) PeerAddr(name string) (string, bool) {
+// PeerPool implements host.Directory.
+func (s *Supervisor) PeerPool(name string) (*upstream.Pool, bool) {
 	m, ok := s.Get(name)
 	if !ok || m.Status() != StatusRunning {
-		return "", false
+		return nil, false
 	}
-	return m.addr, true
+	return m.Upstream(), true
 }
 
 // Topology implements host.Directory.

@@ -261,9 +261,9 @@ func TestStatusAndDirectory(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			addr, ok := s.PeerAddr(tc.plugin)
-			if ok != tc.wantOK || (ok && addr != run.Addr()) {
-				t.Fatalf("PeerAddr(%q) = %q %v", tc.plugin, addr, ok)
+			pool, ok := s.PeerPool(tc.plugin)
+			if ok != tc.wantOK || (ok && pool != run.Upstream()) {
+				t.Fatalf("PeerPool(%q) = %v %v", tc.plugin, pool, ok)
 			}
 		})
 	}
