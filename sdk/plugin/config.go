@@ -54,8 +54,9 @@ func (c *Config) Decode(v any) error {
 // Errorf returns a *ConfigError for a semantic problem with one attribute,
 // positioned at the start of the config block.
 func (c *Config) Errorf(attribute, format string, args ...any) error {
-	r := hcl.Range{Filename: c.filename, Start: c.start, End: c.start}
+	var r hcl.Range
 	if c != nil {
+		r = hcl.Range{Filename: c.filename, Start: c.start, End: c.start}
 		if file, diags := hclsyntax.ParseConfig(c.src, c.filename, c.start); !diags.HasErrors() {
 			if body, ok := file.Body.(*hclsyntax.Body); ok {
 				if a, ok := body.Attributes[attribute]; ok {

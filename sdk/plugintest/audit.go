@@ -1,27 +1,24 @@
 package plugintest
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
-	"strings"
 	"sync"
 	"time"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/aunsorm/aunsorm/sdk/plugin"
 )
 
-// Limits on audit events, the same the daemon's audit log enforces.
+// Limits on audit events: the SDK's, which the daemon's audit log enforces.
 const (
 	// MaxAuditNameLen bounds an event's action.
-	MaxAuditNameLen = 128
+	MaxAuditNameLen = plugin.MaxAuditNameLen
 	// MaxAuditTextLen bounds an event's subject and outcome.
-	MaxAuditTextLen = 256
+	MaxAuditTextLen = plugin.MaxAuditTextLen
 	// MaxAuditDetailsLen bounds an event's details (a JSON object).
-	MaxAuditDetailsLen = 16 << 10
+	MaxAuditDetailsLen = plugin.MaxAuditDetailsLen
 )
 
 // AuditRecord is one event the plugin appended through the Audit host
@@ -84,54 +81,17 @@ func (l *auditLog) snapshot() []AuditRecord {
 	return out
 }
 
-// checkAuditEvent applies the daemon's rules: action non-empty, at most
-// MaxAuditNameLen bytes, printable and not padded; subject and outcome at
-// most MaxAuditTextLen printable bytes; details empty or one JSON object of
-// at most MaxAuditDetailsLen bytes. It returns the compacted details.
+// checkAuditEvent applies the daemon's rules (the SDK's checks) and
+// returns the compacted details.
 func checkAuditEvent(action, subject, outcome string, details []byte) (json.RawMessage, error) {
-	switch {
-	case action == "":
-		return nil, fmt.Errorf("%w: action is empty", ErrInvalidAuditEvent)
-	case len(action) > MaxAuditNameLen:
-		return nil, fmt.Errorf("%w: action is longer than %d bytes", ErrInvalidAuditEvent, MaxAuditNameLen)
-	case !printable(action):
-		return nil, fmt.Errorf("%w: action is not printable utf-8", ErrInvalidAuditEvent)
-	case strings.TrimSpace(action) != action:
-		return nil, fmt.Errorf("%w: action has leading or trailing spaces", ErrInvalidAuditEvent)
+	if err := plugin.CheckAuditName("action", action); err != nil {
+		return nil, err
 	}
-	for _, f := range []struct{ name, v string }{{"subject", subject}, {"outcome", outcome}} {
-		if len(f.v) > MaxAuditTextLen {
-			return nil, fmt.Errorf("%w: %s is longer than %d bytes", ErrInvalidAuditEvent, f.name, MaxAuditTextLen)
-		}
-		if !printable(f.v) {
-			return nil, fmt.Errorf("%w: %s is not printable utf-8", ErrInvalidAuditEvent, f.name)
-		}
+	if err := plugin.CheckAuditText("subject", subject); err != nil {
+		return nil, err
 	}
-	if len(details) == 0 {
-		return nil, nil
+	if err := plugin.CheckAuditText("outcome", outcome); err != nil {
+		return nil, err
 	}
-	switch {
-	case len(details) > MaxAuditDetailsLen:
-		return nil, fmt.Errorf("%w: details are longer than %d bytes", ErrInvalidAuditEvent, MaxAuditDetailsLen)
-	case !utf8.Valid(details) || !json.Valid(details):
-		return nil, fmt.Errorf("%w: details are not valid json", ErrInvalidAuditEvent)
-	case bytes.TrimLeft(details, " \t\r\n")[0] != '{':
-		return nil, fmt.Errorf("%w: details are not a json object", ErrInvalidAuditEvent)
-	}
-	var b bytes.Buffer
-	if err := json.Compact(&b, details); err != nil {
-		return nil, fmt.Errorf("%w: details: %w", ErrInvalidAuditEvent, err)
-	}
-	return json.RawMessage(b.Bytes()), nil
-}
-
-// printable reports whether s is valid UTF-8 of printable runes (no control
-// or format characters, no line breaks).
-func printable(s string) bool {
-	for _, r := range s {
-		if r == utf8.RuneError || !unicode.IsPrint(r) {
-			return false
-		}
-	}
-	return true
+	return plugin.CompactAuditDetails(details)
 }

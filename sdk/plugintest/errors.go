@@ -1,6 +1,10 @@
 package plugintest
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/aunsorm/aunsorm/sdk/plugin"
+)
 
 // Errors returned by this package; test with errors.Is.
 var (
@@ -10,6 +14,7 @@ var (
 	ErrUnhealthy = errors.New("plugintest: plugin did not become healthy")
 	// ErrNonconformant: the plugin breaks a rule of the conformance suite.
 	ErrNonconformant = errors.New("plugintest: plugin does not conform")
-	// ErrInvalidAuditEvent: the plugin sent an audit event the daemon would refuse.
-	ErrInvalidAuditEvent = errors.New("plugintest: invalid audit event")
+	// ErrInvalidAuditEvent: the plugin sent an audit event the daemon would
+	// refuse (the SDK's plugin.ErrInvalidAuditEvent).
+	ErrInvalidAuditEvent = plugin.ErrInvalidAuditEvent
 )

@@ -3,12 +3,14 @@ package audit
 import (
 	"errors"
 	"fmt"
+
+	"github.com/aunsorm/aunsorm/sdk/plugin"
 )
 
 var (
 	// ErrInvalidEvent reports an event that fails validation; nothing was
-	// written.
-	ErrInvalidEvent = errors.New("audit: invalid event")
+	// written. It is the SDK's error, so one test serves both sides.
+	ErrInvalidEvent = plugin.ErrInvalidAuditEvent
 
 	// ErrChainBroken reports a record whose sequence number, PrevHash or Hash
 	// does not follow from the records before it. It comes wrapped in a
