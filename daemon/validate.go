@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/aunsorm/aunsorm/daemon/internal/config"
+	"github.com/aunsorm/aunsorm/daemon/internal/supervisor"
 	"github.com/aunsorm/aunsorm/sdk/plugin"
 	"github.com/aunsorm/aunsorm/sdk/proto/pluginv1"
 )
@@ -47,21 +48,15 @@ func validatePlugin(ctx context.Context, p config.Plugin) hcl.Diagnostics {
 		return diag(p, err)
 	}
 	defer f.Close()
-	env := make([]string, 0, len(p.Env))
-	for k, v := range p.Env {
-		env = append(env, k+"="+v)
-	}
-	client, err := plugin.Launch(ctx, plugin.LaunchConfig{Name: p.Name, Command: p.Command, Args: p.Args, Env: env,
+	client, err := plugin.Launch(ctx, plugin.LaunchConfig{Name: p.Name, Command: p.Command, Args: p.Args, Env: p.Environ(),
 		SHA256: p.SHA256, Listener: f, Host: pluginv1.UnimplementedHostServer{}, Logger: zerolog.Nop()})
 	if err != nil {
 		return diag(p, err)
 	}
 	defer client.Kill()
-	err = client.Configure(ctx, &plugin.ConfigureRequest{
-		ValidateOnly: true, InstanceName: p.Name,
-		ConfigHcl: p.ConfigBody, ConfigFilename: p.ConfigRange.Filename,
-		ConfigLine: int32(p.ConfigRange.Start.Line), ConfigColumn: int32(p.ConfigRange.Start.Column), ConfigByte: int32(p.ConfigRange.Start.Byte),
-	})
+	req := supervisor.ConfigureRequest(p)
+	req.ValidateOnly = true
+	err = client.Configure(ctx, req)
 	var ce *plugin.ConfigError
 	if errors.As(err, &ce) {
 		return ce.Diagnostics

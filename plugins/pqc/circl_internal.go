@@ -68,56 +68,34 @@ type mldsaInternal struct {
 	verify func(pk sign.PublicKey, msg func(io.Writer), sig []byte) bool
 }
 
-func mldsa44Internal() *mldsaInternal {
+// mldsaInternalFor builds the typed access for one parameter set from its
+// key types, signature size and linked internal functions.
+func mldsaInternalFor[SK sign.PrivateKey, PK sign.PublicKey](size int, signTo func(SK, func(io.Writer), [32]byte, []byte), verify func(PK, func(io.Writer), []byte) bool) *mldsaInternal {
 	return &mldsaInternal{
 		sign: func(sk sign.PrivateKey, msg func(io.Writer), rnd [32]byte) ([]byte, bool) {
-			k, ok := sk.(*mldsa44.PrivateKey)
+			k, ok := sk.(SK)
 			if !ok {
 				return nil, false
 			}
-			sig := make([]byte, mldsa44.SignatureSize)
-			circlMLDSA44Sign(k, msg, rnd, sig)
+			sig := make([]byte, size)
+			signTo(k, msg, rnd, sig)
 			return sig, true
 		},
 		verify: func(pk sign.PublicKey, msg func(io.Writer), sig []byte) bool {
-			k, ok := pk.(*mldsa44.PublicKey)
-			return ok && len(sig) == mldsa44.SignatureSize && circlMLDSA44Verify(k, msg, sig)
+			k, ok := pk.(PK)
+			return ok && len(sig) == size && verify(k, msg, sig)
 		},
 	}
+}
+
+func mldsa44Internal() *mldsaInternal {
+	return mldsaInternalFor(mldsa44.SignatureSize, circlMLDSA44Sign, circlMLDSA44Verify)
 }
 
 func mldsa65Internal() *mldsaInternal {
-	return &mldsaInternal{
-		sign: func(sk sign.PrivateKey, msg func(io.Writer), rnd [32]byte) ([]byte, bool) {
-			k, ok := sk.(*mldsa65.PrivateKey)
-			if !ok {
-				return nil, false
-			}
-			sig := make([]byte, mldsa65.SignatureSize)
-			circlMLDSA65Sign(k, msg, rnd, sig)
-			return sig, true
-		},
-		verify: func(pk sign.PublicKey, msg func(io.Writer), sig []byte) bool {
-			k, ok := pk.(*mldsa65.PublicKey)
-			return ok && len(sig) == mldsa65.SignatureSize && circlMLDSA65Verify(k, msg, sig)
-		},
-	}
+	return mldsaInternalFor(mldsa65.SignatureSize, circlMLDSA65Sign, circlMLDSA65Verify)
 }
 
 func mldsa87Internal() *mldsaInternal {
-	return &mldsaInternal{
-		sign: func(sk sign.PrivateKey, msg func(io.Writer), rnd [32]byte) ([]byte, bool) {
-			k, ok := sk.(*mldsa87.PrivateKey)
-			if !ok {
-				return nil, false
-			}
-			sig := make([]byte, mldsa87.SignatureSize)
-			circlMLDSA87Sign(k, msg, rnd, sig)
-			return sig, true
-		},
-		verify: func(pk sign.PublicKey, msg func(io.Writer), sig []byte) bool {
-			k, ok := pk.(*mldsa87.PublicKey)
-			return ok && len(sig) == mldsa87.SignatureSize && circlMLDSA87Verify(k, msg, sig)
-		},
-	}
+	return mldsaInternalFor(mldsa87.SignatureSize, circlMLDSA87Sign, circlMLDSA87Verify)
 }

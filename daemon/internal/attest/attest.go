@@ -9,6 +9,7 @@ package attest
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/x509"
 	"encoding/base64"
 	"sync"
 	"time"
@@ -31,6 +32,7 @@ type Authority struct {
 	log     zerolog.Logger
 	tracker *clock.Tracker
 	pub     ed25519.PublicKey
+	spki    string // pub as base64 SPKI, for documents
 
 	mu   sync.Mutex
 	subs map[chan clock.Snapshot]struct{}
@@ -57,7 +59,7 @@ func (a *Authority) Current() (Document, bool) {
 	if a.last.UnixTimeMs == 0 {
 		return Document{}, false
 	}
-	return Document{Snapshot: a.last, AuthorityPublicKey: spkiB64(a.pub)}, true
+	return Document{Snapshot: a.last, AuthorityPublicKey: a.spki}, true
 }
 
 // Run refreshes snapshots every refresh interval until ctx ends.
@@ -118,13 +120,14 @@ func newAuthority(log zerolog.Logger, pub ed25519.PublicKey, maxAge time.Duratio
 		log:     log.With().Str("component", "attest").Logger(),
 		tracker: clock.NewTracker(pub, maxAge),
 		pub:     pub,
+		spki:    spkiB64(pub),
 		maxAge:  maxAge,
 		subs:    map[chan clock.Snapshot]struct{}{},
 	}
 }
 
 func spkiB64(pub ed25519.PublicKey) string {
-	der, err := x509MarshalPKIX(pub)
+	der, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
 		return ""
 	}

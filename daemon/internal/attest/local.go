@@ -42,8 +42,6 @@ type OffsetSample struct {
 	Stratum                       uint32
 }
 
-var x509MarshalPKIX = x509.MarshalPKIXPublicKey
-
 // ntpMinPoll is the shortest interval between two offset measurements
 // (NTP's minimum poll interval, 2^6 s).
 const ntpMinPoll = 64 * time.Second

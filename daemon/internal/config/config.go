@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -208,6 +209,17 @@ type Plugin struct {
 	Supervision Supervision
 	// DeclRange is the range of the block header `plugin "<name>"`.
 	DeclRange hcl.Range
+}
+
+// Environ returns Env as sorted KEY=value entries, the plugin process's
+// whole environment.
+func (p Plugin) Environ() []string {
+	env := make([]string, 0, len(p.Env))
+	for k, v := range p.Env {
+		env = append(env, k+"="+v)
+	}
+	slices.Sort(env)
+	return env
 }
 
 // Supervision tunes how the daemon watches one plugin.

@@ -242,3 +242,13 @@ func TestParseDefaults(t *testing.T) {
 		t.Errorf("rate limit enabled %v, plugins %v", c.Gateway.RateLimit.Enabled, c.Plugins)
 	}
 }
+
+func TestPluginEnviron(t *testing.T) {
+	p := Plugin{Env: map[string]string{"B": "2", "A": "x=y", "C": ""}}
+	if got, want := strings.Join(p.Environ(), " "), "A=x=y B=2 C="; got != want {
+		t.Fatalf("Environ() = %q, want %q", got, want)
+	}
+	if got := (Plugin{}).Environ(); len(got) != 0 {
+		t.Fatalf("Environ() of no env = %q", got)
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -208,19 +207,28 @@ func (m *Managed) Info() Info {
 	return info
 }
 
+// ConfigureRequest returns the part of a plugin's Configure request that
+// comes from its block: the instance name and its config body with where
+// it starts in the file (for the plugin's own diagnostics).
+func ConfigureRequest(spec config.Plugin) *plugin.ConfigureRequest {
+	return &plugin.ConfigureRequest{
+		InstanceName:   spec.Name,
+		ConfigHcl:      spec.ConfigBody,
+		ConfigFilename: spec.ConfigRange.Filename,
+		ConfigLine:     int32(spec.ConfigRange.Start.Line),
+		ConfigColumn:   int32(spec.ConfigRange.Start.Column),
+		ConfigByte:     int32(spec.ConfigRange.Start.Byte),
+	}
+}
+
 // start launches, configures and waits for a healthy instance of spec.
 func (m *Managed) start(ctx context.Context, spec config.Plugin) (*instance, error) {
 	o := &m.s.opts
 	ctx, cancel := context.WithTimeout(ctx, o.StartTimeout)
 	defer cancel()
-	env := make([]string, 0, len(spec.Env))
-	for k, v := range spec.Env {
-		env = append(env, k+"="+v)
-	}
-	sort.Strings(env)
 	t0 := time.Now()
 	client, err := plugin.Launch(ctx, plugin.LaunchConfig{
-		Name: spec.Name, Command: spec.Command, Args: spec.Args, Env: env, SHA256: spec.SHA256,
+		Name: spec.Name, Command: spec.Command, Args: spec.Args, Env: spec.Environ(), SHA256: spec.SHA256,
 		Listener: m.lnFile, LocalListener: m.localFile, Host: m.binding, Logger: o.Log, StartTimeout: o.StartTimeout,
 		Digests: &m.s.digests,
 	})
@@ -235,19 +243,13 @@ func (m *Managed) start(ctx context.Context, spec config.Plugin) (*instance, err
 		client.Kill()
 		return nil, err
 	}
-	err = client.Configure(ctx, &plugin.ConfigureRequest{
-		ConfigHcl:               spec.ConfigBody,
-		ConfigFilename:          spec.ConfigRange.Filename,
-		ConfigLine:              int32(spec.ConfigRange.Start.Line),
-		ConfigColumn:            int32(spec.ConfigRange.Start.Column),
-		ConfigByte:              int32(spec.ConfigRange.Start.Byte),
-		DataDir:                 dataDir,
-		ClockAuthorityPublicKey: o.ClockKey,
-		ClockMaxAgeMs:           o.ClockMaxAge.Milliseconds(),
-		RngReseedIntervalMs:     o.ReseedInterval.Milliseconds(),
-		InstanceName:            spec.Name,
-		LogLevel:                o.LogLevel,
-	})
+	req := ConfigureRequest(spec)
+	req.DataDir = dataDir
+	req.ClockAuthorityPublicKey = o.ClockKey
+	req.ClockMaxAgeMs = o.ClockMaxAge.Milliseconds()
+	req.RngReseedIntervalMs = o.ReseedInterval.Milliseconds()
+	req.LogLevel = o.LogLevel
+	err = client.Configure(ctx, req)
 	if err != nil {
 		client.Kill()
 		return nil, err
