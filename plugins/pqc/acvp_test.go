@@ -185,6 +185,11 @@ func acvpMLKEMEncapDecap(t *testing.T, srv *acvpServer, impl string) {
 				if !bytes.Equal(b64d(t, got.SharedSecret), want.K) {
 					t.Fatalf("tcId %d (%s): decapsulation differs", tc.TcID, g.ParameterSet)
 				}
+				// An expanded FIPS 203 key is circl's whatever the
+				// implementation: crypto/mlkem takes seeds only.
+				if got.Implementation != implCircl {
+					t.Fatalf("tcId %d: expanded-key decapsulation by %q, want %q", tc.TcID, got.Implementation, implCircl)
+				}
 			default:
 				t.Fatalf("unknown test type %q", g.TestType)
 			}

@@ -100,16 +100,30 @@ func (c *config) validate() error {
 	switch c.Implementation {
 	case implCircl, implGo:
 	default:
-		return fmt.Errorf("%w: implementation %q is not one of %q, %q", errConfig, c.Implementation, implCircl, implGo)
+		return attrError("implementation", "implementation %q is not one of %q, %q", c.Implementation, implCircl, implGo)
 	}
 	if c.SLHDSAMaxConcurrency < 1 || c.SLHDSAMaxConcurrency > maxSLHConcurrency {
-		return fmt.Errorf("%w: slh_dsa_max_concurrency must be between 1 and %d, got %d", errConfig, maxSLHConcurrency, c.SLHDSAMaxConcurrency)
+		return attrError("slh_dsa_max_concurrency", "slh_dsa_max_concurrency must be between 1 and %d, got %d", maxSLHConcurrency, c.SLHDSAMaxConcurrency)
 	}
 	if c.SLHDSAQueueDepth < 0 || c.SLHDSAQueueDepth > maxSLHQueueDepth {
-		return fmt.Errorf("%w: slh_dsa_queue_depth must be between 0 and %d, got %d", errConfig, maxSLHQueueDepth, c.SLHDSAQueueDepth)
+		return attrError("slh_dsa_queue_depth", "slh_dsa_queue_depth must be between 0 and %d, got %d", maxSLHQueueDepth, c.SLHDSAQueueDepth)
 	}
 	if c.MaxBodyBytes < minBodyBytes || c.MaxBodyBytes > maxBodyBytesLimit {
-		return fmt.Errorf("%w: max_body_bytes must be between %d and %d, got %d", errConfig, minBodyBytes, maxBodyBytesLimit, c.MaxBodyBytes)
+		return attrError("max_body_bytes", "max_body_bytes must be between %d and %d, got %d", minBodyBytes, maxBodyBytesLimit, c.MaxBodyBytes)
 	}
 	return nil
+}
+
+// configAttrError is a configuration error about one attribute of the
+// plugin's block; it wraps errConfig.
+type configAttrError struct {
+	attr string
+	msg  string
+}
+
+func (e *configAttrError) Error() string { return errConfig.Error() + ": " + e.msg }
+func (e *configAttrError) Unwrap() error { return errConfig }
+
+func attrError(attr, format string, args ...any) error {
+	return &configAttrError{attr: attr, msg: fmt.Sprintf(format, args...)}
 }

@@ -29,30 +29,36 @@ func TestConfigValidate(t *testing.T) {
 	tests := []struct {
 		name string
 		cfg  config
-		ok   bool
+		attr string // the attribute a failure names; "" when valid
 	}{
-		{"ok/circl", config{Implementation: "circl"}, true},
-		{"ok/go_mixed_case", config{Implementation: " Go "}, true},
-		{"ok/limits", config{SLHDSAMaxConcurrency: 3, SLHDSAQueueDepth: 7, MaxBodyBytes: 4096}, true},
-		{"fail/implementation", config{Implementation: "openssl"}, false},
-		{"fail/negative_concurrency", config{SLHDSAMaxConcurrency: -1}, false},
-		{"fail/huge_concurrency", config{SLHDSAMaxConcurrency: maxSLHConcurrency + 1}, false},
-		{"fail/negative_queue", config{SLHDSAQueueDepth: -1}, false},
-		{"fail/tiny_body", config{MaxBodyBytes: 10}, false},
-		{"fail/huge_body", config{MaxBodyBytes: maxBodyBytesLimit + 1}, false},
+		{"ok/circl", config{Implementation: "circl"}, ""},
+		{"ok/go_mixed_case", config{Implementation: " Go "}, ""},
+		{"ok/limits", config{SLHDSAMaxConcurrency: 3, SLHDSAQueueDepth: 7, MaxBodyBytes: 4096}, ""},
+		{"fail/implementation", config{Implementation: "openssl"}, "implementation"},
+		{"fail/implementation-named-like-another-attribute", config{Implementation: "max_body_bytes"}, "implementation"},
+		{"fail/negative_concurrency", config{SLHDSAMaxConcurrency: -1}, "slh_dsa_max_concurrency"},
+		{"fail/huge_concurrency", config{SLHDSAMaxConcurrency: maxSLHConcurrency + 1}, "slh_dsa_max_concurrency"},
+		{"fail/negative_queue", config{SLHDSAQueueDepth: -1}, "slh_dsa_queue_depth"},
+		{"fail/tiny_body", config{MaxBodyBytes: 10}, "max_body_bytes"},
+		{"fail/huge_body", config{MaxBodyBytes: maxBodyBytesLimit + 1}, "max_body_bytes"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			c := tc.cfg
 			c.applyDefaults()
 			err := c.validate()
-			if (err == nil) != tc.ok {
+			ok := tc.attr == ""
+			if (err == nil) != ok {
 				t.Fatalf("validate() = %v", err)
 			}
 			if err != nil && !errors.Is(err, errConfig) {
 				t.Fatalf("error %v is not errConfig", err)
 			}
-			if _, err := newServer(tc.cfg, testRand(1)); (err == nil) != tc.ok {
+			var ae *configAttrError
+			if err != nil && (!errors.As(err, &ae) || ae.attr != tc.attr) {
+				t.Fatalf("error %v names attribute %v, want %q", err, ae, tc.attr)
+			}
+			if _, err := newServer(tc.cfg, testRand(1)); (err == nil) != ok {
 				t.Fatalf("newServer() = %v", err)
 			}
 		})

@@ -7,9 +7,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"os"
-	"strings"
 
 	"github.com/aunsorm/aunsorm/sdk/plugin"
 )
@@ -26,10 +26,6 @@ func (pqcPlugin) Describe() plugin.Descriptor {
 	return plugin.Descriptor{Name: "aunsorm-pqc", Kind: "pqc", Version: version, Routes: []string{"/pqc/"}}
 }
 
-// configAttributes are the block's attributes, to point a semantic error at
-// the right line.
-var configAttributes = []string{"slh_dsa_max_concurrency", "slh_dsa_queue_depth", "max_body_bytes", "implementation", "strict"}
-
 // Configure implements plugin.Plugin.
 func (pqcPlugin) Configure(_ context.Context, env *plugin.Env) (http.Handler, error) {
 	var cfg config
@@ -40,11 +36,9 @@ func (pqcPlugin) Configure(_ context.Context, env *plugin.Env) (http.Handler, er
 	cfg.applyEnv(os.Getenv)
 	if err := cfg.validate(); err != nil {
 		attr := "implementation"
-		for _, a := range configAttributes {
-			if strings.Contains(err.Error(), a) {
-				attr = a
-				break
-			}
+		var ae *configAttrError
+		if errors.As(err, &ae) {
+			attr = ae.attr
 		}
 		return nil, env.Config.Errorf(attr, "%v", err)
 	}
