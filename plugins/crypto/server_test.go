@@ -147,6 +147,25 @@ func checkFuzzResponse(t *testing.T, rec *httptest.ResponseRecorder) {
 	}
 }
 
+// fuzzPost posts body to path, checks the response's shape and, on a 200,
+// decodes the request into in and the answer into out; it reports whether
+// the request succeeded.
+func fuzzPost(t *testing.T, h http.Handler, path string, body []byte, in, out any) bool {
+	t.Helper()
+	rec := serve(h, http.MethodPost, path, body)
+	checkFuzzResponse(t, rec)
+	if rec.Code != http.StatusOK {
+		return false
+	}
+	if err := jsonUnmarshal(body, in); err != nil {
+		t.Fatalf("accepted a body that does not decode: %v", err)
+	}
+	if err := jsonUnmarshal(rec.Body.Bytes(), out); err != nil {
+		t.Fatal(err)
+	}
+	return true
+}
+
 // b64s is the API encoding of p, as a pointer for optional fields.
 func b64s(p []byte) *string { s := encode(p); return &s }
 
