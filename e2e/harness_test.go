@@ -212,6 +212,29 @@ func startDaemon(t testing.TB, o daemonOpts) *daemon {
 	return d
 }
 
+// restart starts a new daemon on d's config, data and ports once d has
+// exited (however it ended), and waits for /health 200.
+func (d *daemon) restart() *daemon {
+	d.t.Helper()
+	<-d.done
+	d2 := &daemon{t: d.t, dir: d.dir, url: d.url, ports: d.ports, cfgPath: d.cfgPath, logs: &syncBuffer{}, done: make(chan struct{})}
+	d2.cmd = exec.Command(bins.daemon, "serve", "-config", d.cfgPath)
+	d2.cmd.Env = d.cmd.Env
+	d2.cmd.Stdout, d2.cmd.Stderr = d2.logs, d2.logs
+	if err := d2.cmd.Start(); err != nil {
+		d.t.Fatal(err)
+	}
+	go func() { d2.exit = d2.cmd.Wait(); close(d2.done) }()
+	d.t.Cleanup(func() {
+		d2.stop()
+		if d.t.Failed() {
+			d.t.Logf("restarted daemon log:\n%s", tail(d2.logs.String(), 60))
+		}
+	})
+	d2.waitHealthy(15 * time.Second)
+	return d2
+}
+
 func tail(s string, n int) string {
 	lines := strings.Split(s, "\n")
 	if len(lines) > n {

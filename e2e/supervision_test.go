@@ -227,13 +227,7 @@ func TestNoOrphans(t *testing.T) {
 		t.Fatal("plugin outlived its daemon")
 	}
 	// Same config, same ports: the restarted daemon comes up healthy.
-	d2 := &daemon{t: t, dir: d.dir, url: d.url, ports: d.ports, cfgPath: d.cfgPath, logs: &syncBuffer{}, done: make(chan struct{})}
-	d2.cmd = exec.Command(bins.daemon, "serve", "-config", d.cfgPath)
-	d2.cmd.Stdout, d2.cmd.Stderr = d2.logs, d2.logs
-	must(t, d2.cmd.Start())
-	go func() { d2.exit = d2.cmd.Wait(); close(d2.done) }()
-	t.Cleanup(d2.stop)
-	d2.waitHealthy(15 * time.Second)
+	d2 := d.restart()
 	if r := do(t, "GET", d2.url+"/crypto/random?bytes=4", nil); r.status != 200 {
 		t.Fatalf("restart on the same ports: %d", r.status)
 	}
@@ -314,12 +308,14 @@ func adminClient(d *daemon) *http.Client {
 
 // auditEvent is one record from GET /v1/audit.
 type auditEvent struct {
-	Seq     uint64         `json:"seq"`
-	Source  string         `json:"source"`
-	Action  string         `json:"action"`
-	Subject string         `json:"subject"`
-	Outcome string         `json:"outcome"`
-	Details map[string]any `json:"details"`
+	Seq      uint64         `json:"seq"`
+	Source   string         `json:"source"`
+	Action   string         `json:"action"`
+	Subject  string         `json:"subject"`
+	Outcome  string         `json:"outcome"`
+	Details  map[string]any `json:"details"`
+	PrevHash string         `json:"prev_hash"`
+	Hash     string         `json:"hash"`
 }
 
 // auditLog returns the daemon's audit records and checks the chain verifies.

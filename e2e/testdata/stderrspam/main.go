@@ -73,18 +73,21 @@ func (spam) Configure(_ context.Context, env *plugin.Env) (http.Handler, error) 
 	})
 	// call makes a peer call and an audit append through the host and
 	// reports both outcomes.
+	// Without ?plugin= it only appends, and reports the receipt.
 	mux.HandleFunc(p+"/call", func(w http.ResponseWriter, r *http.Request) {
 		out := map[string]any{}
-		resp, err := env.Host.Peer(r.Context(), r.URL.Query().Get("plugin"), "GET", r.URL.Query().Get("path"), nil, nil)
-		if err != nil {
-			out["peer_error"] = err.Error()
-		} else {
-			out["peer_status"], out["peer_body"] = resp.Status, string(resp.Body)
+		if callee := r.URL.Query().Get("plugin"); callee != "" {
+			resp, err := env.Host.Peer(r.Context(), callee, "GET", r.URL.Query().Get("path"), nil, nil)
+			if err != nil {
+				out["peer_error"] = err.Error()
+			} else {
+				out["peer_status"], out["peer_body"] = resp.Status, string(resp.Body)
+			}
 		}
-		if _, err := env.Host.Audit(r.Context(), plugin.AuditEvent{Action: "test.call", Subject: "x", Outcome: "ok"}); err != nil {
+		if rc, err := env.Host.Audit(r.Context(), plugin.AuditEvent{Action: "test.call", Subject: "x", Outcome: "ok"}); err != nil {
 			out["audit_error"] = err.Error()
 		} else {
-			out["audit"] = "ok"
+			out["audit"], out["audit_seq"], out["audit_hash"] = "ok", rc.Sequence, rc.HashHex
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(out)
