@@ -1,9 +1,11 @@
 package e2e
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net"
 	"net/http"
 	"os"
@@ -17,6 +19,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/aunsorm/aunsorm/sdk/gatewire"
+	"github.com/aunsorm/aunsorm/sdk/plugin"
 )
 
 // childPIDs lists the direct children of pid.
@@ -454,6 +459,40 @@ func TestPeerAndDeclaredServices(t *testing.T) {
 	}
 	if recs := findAudit(auditLog(t, d), "test.call"); len(recs) != 1 || recs[0].Source != "caller" {
 		t.Fatalf("audit records from plugins: %+v", recs)
+	}
+}
+
+// TestGatewaySocketOnlyForDaemon: a process other than the daemon (a
+// sibling plugin, say: all run as the same user) that connects to a
+// plugin's unix socket to pose as a calling plugin is cut off unanswered,
+// while the daemon's own requests over that socket go on.
+func TestGatewaySocketOnlyForDaemon(t *testing.T) {
+	d := startDaemon(t, daemonOpts{Plugins: map[string]string{
+		"callee": "#kind=stderrspam\n  env = { SPAM_PREFIX = \"callee\" }",
+	}})
+	frame, err := gatewire.AppendRequest(nil, &gatewire.Request{Method: "GET", URI: "/callee/whoami", Host: "localhost",
+		Remote: "127.0.0.1:1", Scheme: "http", Header: http.Header{plugin.CallerHeader: {"kms"}}}, nil)
+	must(t, err)
+	c, err := net.Dial("unix", filepath.Join(d.dir, "data", "run", "callee.sock"))
+	must(t, err)
+	defer c.Close()
+	must(t, c.SetDeadline(time.Now().Add(5*time.Second)))
+	if _, err := c.Write(frame); err != nil && !errors.Is(err, syscall.EPIPE) && !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatal(err)
+	}
+	if p, err := gatewire.ReadFrame(bufio.NewReader(c), nil, 1<<20); err == nil {
+		resp, _ := gatewire.DecodeResponse(p)
+		t.Fatalf("a foreign process was answered on the gateway socket: %+v", resp)
+	} else if errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatal("the connection was neither answered nor closed")
+	}
+	if r := do(t, "GET", d.url+"/callee/whoami", nil); r.status != 200 || r.json["caller"] != "" {
+		t.Fatalf("through the gateway: %d %s", r.status, r.body)
+	}
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(d.logs.String(), "only the daemon may connect"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the refusal was not logged")
+		}
 	}
 }
 

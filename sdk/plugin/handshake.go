@@ -26,6 +26,9 @@ const (
 	envListenerFD = "AUNSORM_LISTENER_FD"
 	envLocalFD    = "AUNSORM_LOCAL_LISTENER_FD"
 	envParentFD   = "AUNSORM_PARENT_FD"
+	// envDaemonPID names the one process allowed to connect to the unix
+	// socket (the launching daemon), see peerListener.
+	envDaemonPID = "AUNSORM_DAEMON_PID"
 )
 
 // grpcPlugin adapts the protocol to go-plugin on both sides: the plugin side

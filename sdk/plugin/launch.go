@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -105,7 +106,7 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 	cmd.Env = append([]string{envListenerFD + "=3", envParentFD + "=4"}, cfg.Env...)
 	cmd.ExtraFiles = []*os.File{cfg.Listener, parentR}
 	if cfg.LocalListener != nil {
-		cmd.Env = append(cmd.Env, envLocalFD+"=5")
+		cmd.Env = append(cmd.Env, envLocalFD+"=5", envDaemonPID+"="+strconv.Itoa(os.Getpid()))
 		cmd.ExtraFiles = append(cmd.ExtraFiles, cfg.LocalListener)
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}

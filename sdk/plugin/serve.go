@@ -43,7 +43,7 @@ func serve(p Plugin, stderr *os.File) int {
 	// The daemon may also pass a unix socket the gateway proxies over
 	// (cheaper than TCP loopback); the same handler serves both.
 	if local, err := inheritedListener(envLocalFD, false); err == nil && local != nil {
-		lns = append(lns, local)
+		lns = append(lns, newPeerListener(local, daemonPID(), log))
 	}
 	watchParent(log)
 	ignoreStopSignals(log)
