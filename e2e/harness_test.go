@@ -217,6 +217,24 @@ func startDaemon(t testing.TB, o daemonOpts) *daemon {
 func (d *daemon) restart() *daemon {
 	d.t.Helper()
 	<-d.done
+	// Plugins outlive a killed daemon by a moment and hold their ports
+	// until they exit.
+	addrs := []string{strings.TrimPrefix(d.url, "http://")}
+	for _, a := range d.ports {
+		addrs = append(addrs, a)
+	}
+	for _, a := range addrs {
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			ln, err := net.Listen("tcp", a)
+			if err == nil {
+				ln.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				d.t.Fatalf("port %s still taken 5s after the daemon exited: %v", a, err)
+			}
+		}
+	}
 	d2 := &daemon{t: d.t, dir: d.dir, url: d.url, ports: d.ports, cfgPath: d.cfgPath, logs: &syncBuffer{}, done: make(chan struct{})}
 	d2.cmd = exec.Command(bins.daemon, "serve", "-config", d.cfgPath)
 	d2.cmd.Env = d.cmd.Env
