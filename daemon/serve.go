@@ -21,29 +21,36 @@ import (
 	"github.com/aunsorm/aunsorm/daemon/internal/config"
 	"github.com/aunsorm/aunsorm/daemon/internal/gateway"
 	"github.com/aunsorm/aunsorm/daemon/internal/host"
+	"github.com/aunsorm/aunsorm/daemon/internal/logbuf"
 	"github.com/aunsorm/aunsorm/daemon/internal/supervisor"
 	"github.com/aunsorm/aunsorm/sdk/clock"
 	"github.com/aunsorm/aunsorm/sdk/rng"
 )
 
-// newLogger builds the daemon logger: JSON, or console output on a terminal
-// when the format is "auto" or "pretty".
-func newLogger(c config.Log, stderr io.Writer) zerolog.Logger {
-	out := stderr
+// newLogger builds the daemon logger: JSON, batched for up to
+// c.FlushInterval below warn (logbuf), or console output on a terminal
+// when the format is "auto" or "pretty". Call flush before exiting.
+func newLogger(c config.Log, stderr io.Writer) (log zerolog.Logger, flush func()) {
+	var out io.Writer = stderr
+	flush = func() {}
 	pretty := c.Format == "pretty"
 	if c.Format == "auto" || c.Format == "" {
 		if f, ok := stderr.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
 			pretty = true
 		}
 	}
-	if pretty {
+	switch {
+	case pretty:
 		out = zerolog.ConsoleWriter{Out: stderr, TimeFormat: time.RFC3339}
+	case c.FlushInterval > 0:
+		b := logbuf.New(stderr, c.FlushInterval)
+		out, flush = b, func() { _ = b.Close() }
 	}
 	lvl, err := zerolog.ParseLevel(c.Level)
 	if err != nil || c.Level == "" {
 		lvl = zerolog.InfoLevel
 	}
-	return zerolog.New(out).Level(lvl).With().Timestamp().Logger()
+	return zerolog.New(out).Level(lvl).With().Timestamp().Logger(), flush
 }
 
 // serve runs the daemon until ctx ends.
@@ -53,7 +60,8 @@ func serve(ctx context.Context, cfgPath string, getenv func(string) string, stdo
 		fmt.Fprintln(stderr, config.FormatDiagnostics(diags))
 		return 1
 	}
-	log := newLogger(cfg.Log, stderr)
+	log, flush := newLogger(cfg.Log, stderr)
+	defer flush()
 	tuneGC(getenv)
 	if err := runDaemon(ctx, cfg, getenv, log); err != nil {
 		log.Error().Err(err).Msg("aunsormd stopped with an error")

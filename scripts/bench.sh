@@ -214,7 +214,7 @@ write_config() {
 # Written by scripts/bench.sh for one benchmark run.
 data_dir = "$data"
 log {
-  level  = "warn"
+  level  = "info" # the access log is on, as operators run it (batched: log.flush_interval)
   format = "json"
 }
 gateway {

@@ -16,6 +16,8 @@ const (
 	DefaultDataDir           = "./data"
 	DefaultLogLevel          = "info"
 	DefaultLogFormat         = "auto"
+	DefaultLogFlushInterval  = 100 * time.Millisecond
+	MaxLogFlushInterval      = 10 * time.Second
 	DefaultGatewayListen     = "127.0.0.1:50010"
 	DefaultMaxBodyBytes      = 1 << 20
 	DefaultReadTimeout       = 15 * time.Second
@@ -101,6 +103,11 @@ type Log struct {
 	Level string
 	// Format is json, pretty, or auto (pretty on a terminal, JSON otherwise).
 	Format string
+	// FlushInterval is how late a JSON line below warn may be written:
+	// such lines are batched (the access log's one write per request
+	// becomes one per batch); warnings and errors are written at once.
+	// Zero writes every line at once.
+	FlushInterval time.Duration
 }
 
 // Gateway configures the HTTP gateway.
@@ -333,7 +340,7 @@ func newParser(src []byte, filename string, getenv func(string) string) *parser 
 			File:    filename,
 			Source:  src,
 			DataDir: DefaultDataDir,
-			Log:     Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
+			Log:     Log{Level: DefaultLogLevel, Format: DefaultLogFormat, FlushInterval: DefaultLogFlushInterval},
 			Gateway: Gateway{
 				Listen:          DefaultGatewayListen,
 				TLS:             TLS{Mode: TLSDev},

@@ -58,7 +58,7 @@ func normalise(c *Config) map[string]any {
 	return map[string]any{
 		"file":     c.File,
 		"data_dir": c.DataDir,
-		"log":      map[string]any{"level": c.Log.Level, "format": c.Log.Format},
+		"log":      map[string]any{"level": c.Log.Level, "format": c.Log.Format, "flush_interval": c.Log.FlushInterval.String()},
 		"gateway": map[string]any{
 			"listen": g.Listen,
 			"tls": map[string]any{

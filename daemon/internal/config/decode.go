@@ -46,7 +46,7 @@ var (
 		},
 	}
 	logSchema = &hcl.BodySchema{
-		Attributes: []hcl.AttributeSchema{{Name: "level"}, {Name: "format"}},
+		Attributes: []hcl.AttributeSchema{{Name: "level"}, {Name: "format"}, {Name: "flush_interval"}},
 	}
 	gatewaySchema = &hcl.BodySchema{
 		Attributes: []hcl.AttributeSchema{
@@ -151,6 +151,7 @@ func (p *parser) decodeLog(b *hcl.Block) {
 	p.diags = append(p.diags, diags...)
 	p.str(content.Attributes, "level", "log.level", "string", &p.cfg.Log.Level)
 	p.str(content.Attributes, "format", "log.format", "string", &p.cfg.Log.Format)
+	p.duration(content.Attributes, "flush_interval", "log.flush_interval", &p.cfg.Log.FlushInterval)
 }
 
 func (p *parser) decodeGateway(b *hcl.Block) {

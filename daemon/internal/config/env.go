@@ -16,6 +16,7 @@ const (
 	EnvDataDir                = "AUNSORM_DATA_DIR"
 	EnvLogLevel               = "AUNSORM_LOG_LEVEL"
 	EnvLogFormat              = "AUNSORM_LOG_FORMAT"
+	EnvLogFlushInterval       = "AUNSORM_LOG_FLUSH_INTERVAL"
 	EnvGatewayListen          = "AUNSORM_GATEWAY_LISTEN"
 	EnvGatewayTLS             = "AUNSORM_GATEWAY_TLS"
 	EnvGatewayTLSCertFile     = "AUNSORM_GATEWAY_TLS_CERT_FILE"
@@ -62,6 +63,7 @@ func (p *parser) applyEnv() {
 	p.envString(EnvDataDir, "data_dir", &c.DataDir)
 	p.envString(EnvLogLevel, "log.level", &c.Log.Level)
 	p.envString(EnvLogFormat, "log.format", &c.Log.Format)
+	p.envDuration(EnvLogFlushInterval, "log.flush_interval", &c.Log.FlushInterval)
 	p.envString(EnvGatewayListen, "gateway.listen", &c.Gateway.Listen)
 	p.envTLS()
 	p.envSeconds(EnvClockMaxAgeSecs, "clock.max_age", &c.Clock.MaxAge)

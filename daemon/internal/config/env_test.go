@@ -44,6 +44,8 @@ plugin "my-hsm" {
 		}},
 		{"ok/data-dir-trimmed", map[string]string{EnvDataDir: "  /srv/x \n"}, func(c *Config) bool { return c.DataDir == "/srv/x" }},
 		{"ok/empty-is-unset", map[string]string{EnvDataDir: ""}, func(c *Config) bool { return c.DataDir == "./file-data" }},
+		{"ok/log-flush", map[string]string{EnvLogFlushInterval: "250ms"}, func(c *Config) bool { return c.Log.FlushInterval == 250*time.Millisecond }},
+		{"ok/log-flush-off", map[string]string{EnvLogFlushInterval: "0s"}, func(c *Config) bool { return c.Log.FlushInterval == 0 }},
 		{"ok/log", map[string]string{EnvLogLevel: "trace", EnvLogFormat: "pretty"}, func(c *Config) bool {
 			return c.Log.Level == "trace" && c.Log.Format == "pretty"
 		}},
@@ -100,6 +102,9 @@ func TestEnvErrors(t *testing.T) {
 		{"fail/max-age-overflow", map[string]string{EnvClockMaxAgeSecs: "99999999999999999"}, []string{"AUNSORM_CLOCK_MAX_AGE_SECS: Invalid AUNSORM_CLOCK_MAX_AGE_SECS"}},
 		{"fail/log-level", map[string]string{EnvLogLevel: "loud"}, []string{"AUNSORM_LOG_LEVEL: Invalid log level: Set by environment variable AUNSORM_LOG_LEVEL."}},
 		{"fail/log-format", map[string]string{EnvLogFormat: "xml"}, []string{"AUNSORM_LOG_FORMAT: Invalid log format"}},
+		{"fail/log-flush", map[string]string{EnvLogFlushInterval: "soon"}, []string{"AUNSORM_LOG_FLUSH_INTERVAL: Invalid AUNSORM_LOG_FLUSH_INTERVAL"}},
+		{"fail/log-flush-long", map[string]string{EnvLogFlushInterval: "1m"}, []string{
+			"AUNSORM_LOG_FLUSH_INTERVAL: Invalid duration: Set by environment variable AUNSORM_LOG_FLUSH_INTERVAL. flush_interval must be between 0s and 10s."}},
 		{"fail/data-dir-long", map[string]string{EnvDataDir: "/" + strings.Repeat("d", 110)}, []string{"AUNSORM_DATA_DIR: Invalid admin socket"}},
 		{"fail/gateway-listen", map[string]string{EnvGatewayListen: "nope"}, []string{"AUNSORM_GATEWAY_LISTEN: Invalid listen address"}},
 		{"fail/gateway-clash", map[string]string{EnvGatewayListen: "0.0.0.0:50012"}, []string{

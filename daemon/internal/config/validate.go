@@ -24,6 +24,10 @@ func (p *parser) validate() {
 	}
 	p.oneOf("log.level", "log", "Invalid log level", "level", c.Log.Level, "trace", "debug", "info", "warn", "error")
 	p.oneOf("log.format", "log", "Invalid log format", "format", c.Log.Format, "json", "pretty", "auto")
+	if c.Log.FlushInterval < 0 || c.Log.FlushInterval > MaxLogFlushInterval {
+		p.errAt("log.flush_interval", p.block("log"), "Invalid duration",
+			fmt.Sprintf("flush_interval must be between 0s and %s.", MaxLogFlushInterval))
+	}
 	p.validateGateway()
 	p.validateClock()
 	if c.RNG.ReseedInterval < MinRNGReseedInterval {

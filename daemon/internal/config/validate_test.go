@@ -76,6 +76,7 @@ func TestParseErrors(t *testing.T) {
 		{"fail/duration-is-number", "rng {\n  reseed_interval = 300\n}\n", []string{`t.hcl:2:21: Incorrect attribute value type: Inappropriate value for attribute "reseed_interval": duration string (e.g. "30s", "5m") required.`}},
 		{"fail/duration-zero", "gateway {\n  upstream_timeout = \"0s\"\n}\n", []string{"t.hcl:2:22: Invalid duration: upstream_timeout must be greater than zero."}},
 		{"fail/max-age-below-minimum", "clock {\n  max_age = \"500ms\"\n}\n", []string{"t.hcl:2:13: Invalid duration: max_age must be at least 1s."}},
+		{"fail/log-flush-too-long", "log {\n  flush_interval = \"11s\"\n}\n", []string{"t.hcl:2:20: Invalid duration: flush_interval must be between 0s and 10s."}},
 		{"fail/reseed-below-minimum", "rng {\n  reseed_interval = \"10ms\"\n}\n", []string{"t.hcl:2:21: Invalid duration: reseed_interval must be at least 1s."}},
 
 		// Values.
