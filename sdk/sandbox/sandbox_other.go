@@ -1,0 +1,9 @@
+//go:build !linux
+
+package sandbox
+
+import "os/exec"
+
+func abi() (int, error) { return 0, ErrUnsupported }
+
+func start(*exec.Cmd, Policy) (func(), error) { return nil, ErrUnsupported }
