@@ -114,10 +114,10 @@ func runPlugin(ctx context.Context, args []string, getenv func(string) string, s
 			return 1
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tKIND\tVERSION\tSTATUS\tPID\tRESTARTS\tUPTIME\tLISTENER\tSHA256")
+		fmt.Fprintln(tw, "NAME\tKIND\tVERSION\tSTATUS\tPID\tRESTARTS\tUPTIME\tLISTENER\tSHA256\tSANDBOX")
 		for _, p := range resp.Plugins {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%.12s\n", p.Name, p.Kind, p.Version, p.Status, p.PID, p.Restarts,
-				(time.Duration(p.UptimeSec) * time.Second).String(), p.Listen, p.SHA256)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%.12s\t%s\n", p.Name, p.Kind, p.Version, p.Status, p.PID, p.Restarts,
+				(time.Duration(p.UptimeSec) * time.Second).String(), p.Listen, p.SHA256, p.Sandbox)
 		}
 		tw.Flush()
 		return 0

@@ -48,8 +48,12 @@ func validatePlugin(ctx context.Context, p config.Plugin) hcl.Diagnostics {
 		return diag(p, err)
 	}
 	defer f.Close()
-	client, err := plugin.Launch(ctx, plugin.LaunchConfig{Name: p.Name, Command: p.Command, Args: p.Args, Env: p.Environ(),
-		SHA256: p.SHA256, Listener: f, Host: pluginv1.UnimplementedHostServer{}, Logger: zerolog.Nop()})
+	lc := plugin.LaunchConfig{Name: p.Name, Command: p.Command, Args: p.Args, Env: p.Environ(),
+		SHA256: p.SHA256, Listener: f, Host: pluginv1.UnimplementedHostServer{}, Logger: zerolog.Nop()}
+	// Validation runs the plugin confined as serving would, without a data
+	// directory: it only decodes its configuration.
+	supervisor.SandboxLaunch(&lc, p, "")
+	client, err := plugin.Launch(ctx, lc)
 	if err != nil {
 		return diag(p, err)
 	}

@@ -294,6 +294,14 @@ func TestPluginIsolation(t *testing.T) {
 	if !strings.Contains(env, "ONLY_THIS=yes") {
 		t.Fatalf("configured env missing:\n%s", env)
 	}
+	// The plugin sees its own descriptors: the TCP socket (3), the
+	// lifeline pipe (4), the gateway's unix socket (5).
+	fds := strings.Join(got.FDs, " ")
+	for _, want := range []string{"3=socket:", "4=pipe:", "5=socket:"} {
+		if !strings.Contains(fds, want) {
+			t.Fatalf("descriptor %q missing from the plugin's list: %v", want, got.FDs)
+		}
+	}
 	for _, fd := range got.FDs {
 		if strings.Contains(fd, d.dir) {
 			t.Fatalf("plugin holds a daemon file: %s (all: %v)", fd, got.FDs)

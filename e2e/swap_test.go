@@ -166,7 +166,12 @@ func TestHotSwapUnderLoad(t *testing.T) {
 	if pid := pluginPID(t, d, bins.plugins["pqc"]); pid != pqcPID {
 		t.Fatalf("unchanged plugin was restarted: pid %d -> %d", pqcPID, pid)
 	}
+	// A swap is recorded once its old process has stopped, a moment after
+	// the process count above drops.
 	swaps := findAudit(auditLog(t, d), "plugin.swap")
+	for end := time.Now().Add(5 * time.Second); len(swaps) < 2 && time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		swaps = findAudit(auditLog(t, d), "plugin.swap")
+	}
 	if len(swaps) != 2 || swaps[0].Details["old_version"] != "0.1.0" || swaps[0].Details["version"] != "2.0.0-swapped" ||
 		swaps[0].Details["sha256"] == swaps[0].Details["old_sha256"] {
 		t.Fatalf("audit swap records: %+v", swaps)

@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -19,6 +21,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/aunsorm/aunsorm/sdk/proto/pluginv1"
+	"github.com/aunsorm/aunsorm/sdk/sandbox"
 )
 
 // LaunchConfig says how to start one plugin process (host side).
@@ -47,6 +50,13 @@ type LaunchConfig struct {
 	StartTimeout time.Duration
 	// Digests, optional, caches binary digests across launches.
 	Digests *DigestCache
+	// Sandbox, when set, confines the process to these paths (Landlock,
+	// see sdk/sandbox); go-plugin's socket directory is added. Build it
+	// with SandboxPolicy.
+	Sandbox *sandbox.Policy
+	// SandboxRequired refuses the launch when the kernel cannot confine
+	// the process; otherwise it runs unconfined, with a warning.
+	SandboxRequired bool
 }
 
 // Client is a running plugin process seen from the host.
@@ -59,6 +69,7 @@ type Client struct {
 	parentW  *os.File
 	digest   string
 	desc     Descriptor
+	confine  *confinement
 }
 
 // FileDigest returns the hex SHA-256 of the file at path.
@@ -112,12 +123,22 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 
 	log := cfg.Logger.With().Str("plugin", cfg.Name).Logger()
+	confine := &confinement{required: cfg.SandboxRequired, log: log}
+	if cfg.Sandbox != nil {
+		sp := *cfg.Sandbox
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return nil, fmt.Errorf("%w: plugin %q: %v", ErrLaunch, cfg.Name, err)
+		}
+		sp.Read = append(slices.Clip(sp.Read), abs) // the binary itself
+		confine.policy = &sp
+	}
 	stderr := NewLogWriter(log, "stderr")
 	stdout := NewLogWriter(log, "stdout")
 	gp := goplugin.NewClient(&goplugin.ClientConfig{
 		HandshakeConfig:  Handshake,
 		VersionedPlugins: map[int]goplugin.PluginSet{ProtocolVersion: {dispenseName: &grpcPlugin{host: cfg.Host}}},
-		RunnerFunc:       runnerFunc(cmd, pin, cfg.Digests, stdout),
+		RunnerFunc:       runnerFunc(cmd, pin, cfg.Digests, stdout, confine),
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
 		AutoMTLS:         true,
 		SkipHostEnv:      true,
@@ -127,7 +148,7 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 		SyncStdout:       stdout,
 		SyncStderr:       stderr,
 	})
-	c := &Client{name: cfg.Name, cmd: cmd, gp: gp, parentW: parentW, digest: digest}
+	c := &Client{name: cfg.Name, cmd: cmd, gp: gp, parentW: parentW, digest: digest, confine: confine}
 	fail := func(err error) (*Client, error) {
 		gp.Kill()
 		parentW.Close()
@@ -246,6 +267,10 @@ func (c *Client) Descriptor() Descriptor { return c.desc }
 
 // Digest returns the hex SHA-256 of the binary that was launched.
 func (c *Client) Digest() string { return c.digest }
+
+// Sandbox describes the process's confinement: "landlock ABI n", "off"
+// (none was asked for) or "unavailable" (asked for, the kernel lacks it).
+func (c *Client) Sandbox() string { return c.confine.state }
 
 // PID returns the plugin's process id, or 0.
 func (c *Client) PID() int {

@@ -9,10 +9,14 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strconv"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin/runner"
+	"github.com/rs/zerolog"
+
+	"github.com/aunsorm/aunsorm/sdk/sandbox"
 )
 
 // handshakeLine matches go-plugin's handshake: core|app|net|addr|protocol[|cert].
@@ -31,6 +35,49 @@ type procRunner struct {
 	pin     string
 	digests *DigestCache
 	pid     int
+	confine *confinement
+	// socketDir is where go-plugin has the plugin create its sockets.
+	socketDir string
+}
+
+// sandboxStart is sandbox.Start; tests replace it to play a kernel without
+// Landlock.
+var sandboxStart = sandbox.Start
+
+// confinement is a launch's sandbox: what was asked for and what it got.
+type confinement struct {
+	policy   *sandbox.Policy
+	required bool
+	log      zerolog.Logger
+	state    string // set when the process starts
+	release  func() // after the process has exited (sandbox.Start)
+}
+
+// start starts cmd confined as asked; socketDir (go-plugin's, for the
+// plugin's own sockets) is writable.
+func (c *confinement) start(cmd *exec.Cmd, socketDir string) error {
+	if c.policy == nil {
+		c.state = "off"
+		return cmd.Start()
+	}
+	p := *c.policy
+	if socketDir != "" {
+		p.Write = append(slices.Clip(p.Write), socketDir)
+	}
+	release, err := sandboxStart(cmd, p)
+	switch {
+	case err == nil:
+		c.release = release
+		v, _ := sandbox.ABI()
+		c.state = "landlock ABI " + strconv.Itoa(v)
+		return nil
+	case errors.Is(err, sandbox.ErrUnsupported) && !c.required:
+		c.state = "unavailable"
+		c.log.Warn().Err(err).Msg("the plugin runs unconfined: this kernel cannot confine it (sandbox = \"required\" refuses to start it instead)")
+		return cmd.Start()
+	default:
+		return fmt.Errorf("%w: sandbox: %v", ErrLaunch, err)
+	}
 }
 
 func newProcRunner(cmd *exec.Cmd, noise io.Writer) (*procRunner, error) {
@@ -55,7 +102,7 @@ func (r *procRunner) Start(context.Context) error {
 			return fmt.Errorf("%w: %s changed on disk before it was started", ErrDigestMismatch, r.cmd.Path)
 		}
 	}
-	if err := r.cmd.Start(); err != nil {
+	if err := r.confine.start(r.cmd, r.socketDir); err != nil {
 		return err
 	}
 	r.pid = r.cmd.Process.Pid
@@ -64,7 +111,13 @@ func (r *procRunner) Start(context.Context) error {
 }
 
 // Wait implements runner.Runner.
-func (r *procRunner) Wait(context.Context) error { return r.cmd.Wait() }
+func (r *procRunner) Wait(context.Context) error {
+	err := r.cmd.Wait()
+	if r.confine != nil && r.confine.release != nil {
+		r.confine.release()
+	}
+	return err
+}
 
 // Kill implements runner.Runner.
 func (r *procRunner) Kill(context.Context) error {
@@ -172,14 +225,14 @@ func trimEOL(b []byte) []byte {
 // runnerFunc adapts newProcRunner to go-plugin's ClientConfig.RunnerFunc:
 // go-plugin hands over a blank command carrying the handshake environment,
 // which is added to ours.
-func runnerFunc(cmd *exec.Cmd, pin string, digests *DigestCache, noise io.Writer) func(hclog.Logger, *exec.Cmd, string) (runner.Runner, error) {
-	return func(_ hclog.Logger, gp *exec.Cmd, _ string) (runner.Runner, error) {
+func runnerFunc(cmd *exec.Cmd, pin string, digests *DigestCache, noise io.Writer, confine *confinement) func(hclog.Logger, *exec.Cmd, string) (runner.Runner, error) {
+	return func(_ hclog.Logger, gp *exec.Cmd, socketDir string) (runner.Runner, error) {
 		cmd.Env = append(cmd.Env, gp.Env...)
 		r, err := newProcRunner(cmd, noise)
 		if err != nil {
 			return nil, err
 		}
-		r.pin, r.digests = pin, digests
+		r.pin, r.digests, r.confine, r.socketDir = pin, digests, confine, socketDir
 		return r, nil
 	}
 }

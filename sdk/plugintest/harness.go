@@ -62,6 +62,11 @@ type Options struct {
 	// StartTimeout bounds launch, Configure and the wait until healthy
 	// (default DefaultStartTimeout).
 	StartTimeout time.Duration
+	// Sandbox runs the plugin confined as the daemon runs it by default
+	// (plugin.SandboxPolicy: its data directory and the system's files,
+	// nothing else), so a test finds what the plugin would be refused.
+	// The launch fails on a kernel without Landlock (sandbox.ABI).
+	Sandbox bool
 }
 
 // Harness is one running plugin under the test host.
@@ -154,6 +159,12 @@ func New(ctx context.Context, opts Options) (_ *Harness, err error) {
 	if h.DataDir, err = filepath.Abs(opts.DataDir); err != nil {
 		return nil, fmt.Errorf("plugintest: data dir: %w", err)
 	}
+	opts.DataDir = h.DataDir
+	if opts.Sandbox { // a confined plugin cannot create it
+		if err := os.MkdirAll(h.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("plugintest: data dir: %w", err)
+		}
+	}
 
 	// The host side as in the daemon: AunsormNativeRng for seeds and the
 	// authority key, drawn as a seed (Go key generators ignore custom readers).
@@ -216,10 +227,15 @@ func launch(ctx context.Context, opts Options, host pluginv1.HostServer, log zer
 	if name == "" {
 		name = filepath.Base(opts.Binary)
 	}
-	client, err := plugin.Launch(ctx, plugin.LaunchConfig{
+	lc := plugin.LaunchConfig{
 		Name: name, Command: opts.Binary, Env: opts.Env, SHA256: opts.SHA256,
 		Listener: f, Host: host, Logger: log, StartTimeout: opts.StartTimeout,
-	})
+	}
+	if opts.Sandbox {
+		p := plugin.SandboxPolicy(opts.DataDir, nil, nil)
+		lc.Sandbox, lc.SandboxRequired = &p, true
+	}
+	client, err := plugin.Launch(ctx, lc)
 	if err != nil {
 		return nil, "", err
 	}

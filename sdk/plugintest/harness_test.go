@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/aunsorm/aunsorm/sdk/calibration"
 	"github.com/aunsorm/aunsorm/sdk/plugin"
 	"github.com/aunsorm/aunsorm/sdk/plugintest"
+	"github.com/aunsorm/aunsorm/sdk/sandbox"
 )
 
 func TestConformEcho(t *testing.T) {
@@ -285,5 +287,26 @@ func TestValidate(t *testing.T) {
 				t.Fatalf("diagnostic %v, want %s:%d", err, plugintest.ConfigFilename, tt.wantLine)
 			}
 		})
+	}
+}
+
+// TestStartSandboxed: the example plugin serves confined as under the
+// daemon, and the harness reports the confinement.
+func TestStartSandboxed(t *testing.T) {
+	abi, err := sandbox.ABI()
+	if err != nil {
+		t.Skipf("no Landlock on this kernel: %v", err)
+	}
+	h := plugintest.Start(t, plugintest.Options{Binary: echoBinary, Config: "greeting = \"hi\"\n", Sandbox: true})
+	if got, want := h.Client().Sandbox(), "landlock ABI "+strconv.Itoa(abi); got != want {
+		t.Fatalf("sandbox %q, want %q", got, want)
+	}
+	resp, err := http.Post(h.URL+"/echo/", "application/json", strings.NewReader(`{"ping": 1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("confined echo: %d", resp.StatusCode)
 	}
 }

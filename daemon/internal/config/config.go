@@ -214,6 +214,8 @@ type Plugin struct {
 	// Supervision tunes crash and hang handling; zero values take the
 	// supervisor's documented defaults.
 	Supervision Supervision
+	// Sandbox confines the plugin process to the files it needs.
+	Sandbox Sandbox
 	// DeclRange is the range of the block header `plugin "<name>"`.
 	DeclRange hcl.Range
 }
@@ -227,6 +229,21 @@ func (p Plugin) Environ() []string {
 	}
 	slices.Sort(env)
 	return env
+}
+
+// Sandbox modes of a plugin block's `sandbox` attribute.
+const (
+	SandboxAuto     = "auto"     // confine when the kernel can (Landlock), warn when it cannot
+	SandboxRequired = "required" // refuse to start the plugin unconfined
+	SandboxOff      = "off"      // no confinement
+)
+
+// Sandbox is a plugin's confinement: its mode and the paths the operator
+// adds to the default policy (plugin.SandboxPolicy).
+type Sandbox struct {
+	Mode  string
+	Read  []string // absolute paths the plugin may read
+	Write []string // absolute paths the plugin may read and write
 }
 
 // Supervision tunes how the daemon watches one plugin.

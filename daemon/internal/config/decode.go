@@ -96,6 +96,9 @@ var (
 			{Name: "crash_window"},
 			{Name: "backoff_max"},
 			{Name: "drain_timeout"},
+			{Name: "sandbox"},
+			{Name: "sandbox_read"},
+			{Name: "sandbox_write"},
 		},
 		Blocks: []hcl.BlockHeaderSchema{{Type: "config"}},
 	}
@@ -277,6 +280,10 @@ func (p *parser) decodePlugin(b *hcl.Block) {
 	p.str(a, "sha256", key+".sha256", "string", &pl.SHA256)
 	p.str(a, "listen", key+".listen", "string", &pl.Listen)
 	p.stringMap(a, "env", key+".env", &pl.Env)
+	pl.Sandbox.Mode = SandboxAuto
+	p.str(a, "sandbox", key+".sandbox", "string", &pl.Sandbox.Mode)
+	p.strings(a, "sandbox_read", key+".sandbox_read", &pl.Sandbox.Read)
+	p.strings(a, "sandbox_write", key+".sandbox_write", &pl.Sandbox.Write)
 	sv := &pl.Supervision
 	p.duration(a, "health_interval", key+".health_interval", &sv.HealthInterval)
 	p.duration(a, "health_timeout", key+".health_timeout", &sv.HealthTimeout)

@@ -33,6 +33,13 @@ func pluginHash(pl *Plugin) string {
 	sv := pl.Supervision
 	writeField(h, fmt.Appendf(nil, "%d/%d/%d/%d/%d/%d/%d", sv.HealthInterval, sv.HealthTimeout, sv.HealthFailures,
 		sv.MaxCrashes, sv.CrashWindow, sv.BackoffMax, sv.DrainTimeout))
+	writeField(h, []byte(pl.Sandbox.Mode))
+	for _, paths := range [][]string{pl.Sandbox.Read, pl.Sandbox.Write} {
+		writeCount(h, len(paths))
+		for _, s := range paths {
+			writeField(h, []byte(s))
+		}
+	}
 	return hex.EncodeToString(h.Sum(nil))
 }
 

@@ -73,6 +73,7 @@ func (pl *Plugin) redacted() map[string]any {
 		"listen":  pl.Listen,
 		"env":     env,
 		"hash":    pl.Hash,
+		"sandbox": map[string]any{"mode": pl.Sandbox.Mode, "read": nonNil(pl.Sandbox.Read), "write": nonNil(pl.Sandbox.Write)},
 	}
 	if len(pl.ConfigBody) > 0 {
 		m["config"] = redactedValue

@@ -282,6 +282,25 @@ func (p *parser) validatePlugins() {
 		}
 		p.validatePluginListen(pl, key)
 		p.validatePluginEnv(pl, key)
+		p.validatePluginSandbox(pl, key)
+	}
+}
+
+func (p *parser) validatePluginSandbox(pl *Plugin, key string) {
+	decl := pl.DeclRange.Ptr()
+	p.oneOf(key+".sandbox", "", "Invalid sandbox mode", "sandbox", pl.Sandbox.Mode, SandboxAuto, SandboxRequired, SandboxOff)
+	for _, f := range []struct {
+		attr  string
+		paths []string
+	}{{"sandbox_read", pl.Sandbox.Read}, {"sandbox_write", pl.Sandbox.Write}} {
+		attr := f.attr
+		for _, s := range f.paths {
+			if !filepath.IsAbs(s) || filepath.Clean(s) != s || strings.ContainsRune(s, 0) {
+				p.errAt(key+"."+attr, decl, "Invalid sandbox path",
+					fmt.Sprintf("%q: %s takes absolute, clean paths (no \"..\", no trailing slash).", truncate(s), attr))
+				break
+			}
+		}
 	}
 }
 

@@ -77,6 +77,9 @@ func TestParseErrors(t *testing.T) {
 		{"fail/duration-zero", "gateway {\n  upstream_timeout = \"0s\"\n}\n", []string{"t.hcl:2:22: Invalid duration: upstream_timeout must be greater than zero."}},
 		{"fail/max-age-below-minimum", "clock {\n  max_age = \"500ms\"\n}\n", []string{"t.hcl:2:13: Invalid duration: max_age must be at least 1s."}},
 		{"fail/log-flush-too-long", "log {\n  flush_interval = \"11s\"\n}\n", []string{"t.hcl:2:20: Invalid duration: flush_interval must be between 0s and 10s."}},
+		{"fail/sandbox-mode", "plugin \"crypto\" {\n  command = \"/bin/true\"\n  sandbox = \"strict\"\n}\n", []string{`t.hcl:3:13: Invalid sandbox mode: sandbox must be one of auto, required, off; got "strict".`}},
+		{"fail/sandbox-relative", "plugin \"crypto\" {\n  command = \"/bin/true\"\n  sandbox_read = [\"etc/x\"]\n}\n", []string{`t.hcl:3:18: Invalid sandbox path: "etc/x": sandbox_read takes absolute, clean paths`}},
+		{"fail/sandbox-unclean", "plugin \"crypto\" {\n  command = \"/bin/true\"\n  sandbox_write = [\"/var/lib/../x\"]\n}\n", []string{`t.hcl:3:19: Invalid sandbox path: "/var/lib/../x": sandbox_write takes absolute, clean paths`}},
 		{"fail/reseed-below-minimum", "rng {\n  reseed_interval = \"10ms\"\n}\n", []string{"t.hcl:2:21: Invalid duration: reseed_interval must be at least 1s."}},
 
 		// Values.

@@ -186,9 +186,12 @@ type Info struct {
 	Started   time.Time `json:"started,omitzero"`
 	UptimeSec float64   `json:"uptime_seconds"`
 	SHA256    string    `json:"sha256"`
-	Listen    string    `json:"listener"`
-	Routes    []string  `json:"routes"`
-	LastError string    `json:"last_error,omitempty"`
+	// Sandbox is the process's confinement: "landlock ABI n", "off" or
+	// "unavailable" (see plugin.Client.Sandbox).
+	Sandbox   string   `json:"sandbox,omitempty"`
+	Listen    string   `json:"listener"`
+	Routes    []string `json:"routes"`
+	LastError string   `json:"last_error,omitempty"`
 }
 
 // Info returns the plugin's current state.
@@ -198,13 +201,25 @@ func (m *Managed) Info() Info {
 	m.stMu.Unlock()
 	if inst := m.current(); inst != nil {
 		info.Kind, info.Version, info.Routes = inst.desc.Kind, inst.desc.Version, inst.desc.Routes
-		info.SHA256, info.Started = inst.client.Digest(), inst.started
+		info.SHA256, info.Started, info.Sandbox = inst.client.Digest(), inst.started, inst.client.Sandbox()
 		if info.Status == StatusRunning {
 			info.PID = inst.client.PID()
 			info.UptimeSec = time.Since(inst.started).Seconds()
 		}
 	}
 	return info
+}
+
+// SandboxLaunch sets lc's confinement from the block's sandbox settings
+// (an unset mode is auto); dataDir, when not empty, is the plugin's
+// writable data directory.
+func SandboxLaunch(lc *plugin.LaunchConfig, spec config.Plugin, dataDir string) {
+	if spec.Sandbox.Mode == config.SandboxOff {
+		return
+	}
+	p := plugin.SandboxPolicy(dataDir, spec.Sandbox.Read, spec.Sandbox.Write)
+	lc.Sandbox = &p
+	lc.SandboxRequired = spec.Sandbox.Mode == config.SandboxRequired
 }
 
 // ConfigureRequest returns the part of a plugin's Configure request that
@@ -227,22 +242,28 @@ func (m *Managed) start(ctx context.Context, spec config.Plugin) (*instance, err
 	ctx, cancel := context.WithTimeout(ctx, o.StartTimeout)
 	defer cancel()
 	t0 := time.Now()
-	client, err := plugin.Launch(ctx, plugin.LaunchConfig{
+	// The data directory exists before the process does: a confined
+	// plugin could not create it.
+	dataDir, err := filepath.Abs(filepath.Join(o.DataDir, "plugins", spec.Name))
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("plugin %q: data dir: %w", spec.Name, err)
+	}
+	lc := plugin.LaunchConfig{
 		Name: spec.Name, Command: spec.Command, Args: spec.Args, Env: spec.Environ(), SHA256: spec.SHA256,
 		Listener: m.lnFile, LocalListener: m.localFile, Host: m.binding, Logger: o.Log, StartTimeout: o.StartTimeout,
 		Digests: &m.s.digests,
-	})
+	}
+	SandboxLaunch(&lc, spec, dataDir)
+	client, err := plugin.Launch(ctx, lc)
 	if err != nil {
 		return nil, err
 	}
 	launched := time.Since(t0)
 	desc := client.Descriptor()
 	m.binding.Declare(desc.HostServices)
-	dataDir, err := filepath.Abs(filepath.Join(o.DataDir, "plugins", spec.Name))
-	if err != nil {
-		client.Kill()
-		return nil, err
-	}
 	req := ConfigureRequest(spec)
 	req.DataDir = dataDir
 	req.ClockAuthorityPublicKey = o.ClockKey

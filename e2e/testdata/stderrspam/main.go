@@ -11,7 +11,10 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/aunsorm/aunsorm/sdk/plugin"
 )
@@ -94,15 +97,38 @@ func (spam) Configure(_ context.Context, env *plugin.Env) (http.Handler, error) 
 	})
 	// /spam/env reports what the process inherited: its environment and its
 	// open file descriptors.
+	// Descriptors are found with fcntl, not by listing /proc/self/fd,
+	// which a confined plugin may not read.
 	mux.HandleFunc(p+"/env", func(w http.ResponseWriter, r *http.Request) {
-		fds, _ := os.ReadDir("/proc/self/fd")
-		names := make([]string, 0, len(fds))
-		for _, f := range fds {
-			target, _ := os.Readlink("/proc/self/fd/" + f.Name())
-			names = append(names, f.Name()+"="+target)
+		var names []string
+		for fd := 0; fd < 1024; fd++ {
+			if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
+				continue
+			}
+			target, _ := os.Readlink("/proc/self/fd/" + strconv.Itoa(fd))
+			names = append(names, strconv.Itoa(fd)+"="+target)
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"env": os.Environ(), "fds": names})
+	})
+	// read and write try a file at ?path= and report what happened, to
+	// show what a (confined) plugin can reach.
+	mux.HandleFunc(p+"/read", func(w http.ResponseWriter, r *http.Request) {
+		b, err := os.ReadFile(r.URL.Query().Get("path"))
+		out := map[string]any{"bytes": len(b)}
+		if err != nil {
+			out["error"] = err.Error()
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(out)
+	})
+	mux.HandleFunc(p+"/write", func(w http.ResponseWriter, r *http.Request) {
+		out := map[string]any{}
+		if err := os.WriteFile(r.URL.Query().Get("path"), []byte("written by "+p), 0o600); err != nil {
+			out["error"] = err.Error()
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(out)
 	})
 	mux.HandleFunc(p+"/", func(w http.ResponseWriter, r *http.Request) {
 		lines := []string{

@@ -54,6 +54,9 @@ plugin "crypto" {
 plugin "kms" {
   command = "bin/aunsorm-plugin-kms"
   listen  = "127.0.0.1:60014"
+  sandbox       = "required"
+  sandbox_read  = ["/etc/aunsorm/kms.key"]
+  sandbox_write = ["/var/lib/hsm"]
 
   config {
     # opaque to the daemon
@@ -70,4 +73,5 @@ EOT
 plugin "my-hsm" {
   command = "./vendor-plugins/my-hsm"
   listen  = "[::1]:60100"
+  sandbox = "off"
 }

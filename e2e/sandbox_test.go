@@ -1,0 +1,98 @@
+package e2e
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/aunsorm/aunsorm/sdk/sandbox"
+)
+
+// TestPluginSandbox: a confined plugin reaches its own data directory and
+// nothing of the daemon's or another plugin's, while the same binary with
+// sandbox = "off" reaches them all; `plugin list` says which is which.
+func TestPluginSandbox(t *testing.T) {
+	abi, err := sandbox.ABI()
+	if err != nil {
+		t.Skipf("no Landlock on this kernel: %v", err)
+	}
+	d := startDaemon(t, daemonOpts{Plugins: map[string]string{
+		"boxed": "#kind=stderrspam\n  env = { SPAM_PREFIX = \"boxed\" }\n  sandbox = \"required\"",
+		"free":  "#kind=stderrspam\n  env = { SPAM_PREFIX = \"free\" }\n  sandbox = \"off\"",
+	}})
+	data := filepath.Join(d.dir, "data")
+	// Something another plugin keeps in its own data directory.
+	secret := filepath.Join(data, "plugins", "free", "secret")
+	must(t, os.WriteFile(secret, []byte("free's key"), 0o600))
+
+	try := func(plugin, op, path string) string {
+		t.Helper()
+		r := do(t, "GET", d.url+"/"+plugin+"/"+op+"?path="+url.QueryEscape(path), nil)
+		if r.status != http.StatusOK {
+			t.Fatalf("%s %s %s: %d %s", plugin, op, path, r.status, r.body)
+		}
+		e, _ := r.json["error"].(string)
+		return e
+	}
+	outside := map[string]string{
+		"the daemon's audit log":    filepath.Join(data, "audit", "audit.db"),
+		"the configuration file":    d.cfgPath,
+		"another plugin's data":     secret,
+		"a system file not granted": "/etc/passwd",
+	}
+	for what, path := range outside {
+		if e := try("boxed", "read", path); !strings.Contains(e, "permission denied") {
+			t.Errorf("confined plugin reading %s (%s): error %q, want permission denied", what, path, e)
+		}
+		if e := try("free", "read", path); e != "" {
+			t.Errorf("unconfined plugin reading %s: %s", what, e)
+		}
+	}
+	if e := try("boxed", "write", filepath.Join(data, "plugins", "free", "planted")); !strings.Contains(e, "permission denied") {
+		t.Errorf("confined plugin wrote into another plugin's data: %q", e)
+	}
+	own := filepath.Join(data, "plugins", "boxed", "note")
+	if e := try("boxed", "write", own); e != "" {
+		t.Fatalf("confined plugin writing its own data: %s", e)
+	}
+	if b, err := os.ReadFile(own); err != nil || string(b) != "written by /boxed" {
+		t.Fatalf("own data: %q, %v", b, err)
+	}
+	if e := try("boxed", "read", own); e != "" {
+		t.Fatalf("confined plugin reading its own data: %s", e)
+	}
+
+	out, err := exec.Command(bins.daemon, "plugin", "list", "-config", d.cfgPath).CombinedOutput()
+	if err != nil {
+		t.Fatalf("plugin list: %v\n%s", err, out)
+	}
+	for _, l := range strings.Split(string(out), "\n") {
+		f := strings.Fields(l)
+		switch {
+		case len(f) > 0 && f[0] == "boxed" && !strings.HasSuffix(l, "landlock ABI "+strconv.Itoa(abi)):
+			t.Errorf("plugin list for the confined plugin: %q", l)
+		case len(f) > 0 && f[0] == "free" && !strings.HasSuffix(l, "off"):
+			t.Errorf("plugin list for the unconfined plugin: %q", l)
+		}
+	}
+	var list struct {
+		Plugins []struct{ Name, Sandbox string } `json:"plugins"`
+	}
+	resp, err := adminClient(d).Get("http://admin/v1/plugins")
+	must(t, err)
+	defer resp.Body.Close()
+	must(t, json.NewDecoder(resp.Body).Decode(&list))
+	got := map[string]string{}
+	for _, p := range list.Plugins {
+		got[p.Name] = p.Sandbox
+	}
+	if got["boxed"] != "landlock ABI "+strconv.Itoa(abi) || got["free"] != "off" {
+		t.Fatalf("sandbox in /v1/plugins: %v", got)
+	}
+}
