@@ -52,7 +52,7 @@ func validatePlugin(ctx context.Context, p config.Plugin) hcl.Diagnostics {
 		SHA256: p.SHA256, Listener: f, Host: pluginv1.UnimplementedHostServer{}, Logger: zerolog.Nop()}
 	// Validation runs the plugin confined as serving would, without a data
 	// directory: it only decodes its configuration.
-	supervisor.SandboxLaunch(&lc, p, "")
+	_ = supervisor.SandboxLaunch(&lc, p, "") // no data directory: nothing to create
 	client, err := plugin.Launch(ctx, lc)
 	if err != nil {
 		return diag(p, err)

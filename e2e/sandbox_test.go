@@ -67,6 +67,11 @@ func TestPluginSandbox(t *testing.T) {
 	if e := try("boxed", "read", own); e != "" {
 		t.Fatalf("confined plugin reading its own data: %s", e)
 	}
+	// Temporary files go to its own directory, not the shared /tmp.
+	r := do(t, "GET", d.url+"/boxed/tmp", nil)
+	if r.status != http.StatusOK || r.json["error"] != nil || r.json["dir"] != filepath.Join(data, "plugins", "boxed", "tmp") {
+		t.Fatalf("confined plugin's temporary files: %d %s", r.status, r.body)
+	}
 
 	out, err := exec.Command(bins.daemon, "plugin", "list", "-config", d.cfgPath).CombinedOutput()
 	if err != nil {

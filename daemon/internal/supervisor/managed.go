@@ -212,14 +212,23 @@ func (m *Managed) Info() Info {
 
 // SandboxLaunch sets lc's confinement from the block's sandbox settings
 // (an unset mode is auto); dataDir, when not empty, is the plugin's
-// writable data directory.
-func SandboxLaunch(lc *plugin.LaunchConfig, spec config.Plugin, dataDir string) {
+// writable data directory. A confined plugin cannot use the shared /tmp,
+// so unless its block sets TMPDIR it gets <dataDir>/tmp.
+func SandboxLaunch(lc *plugin.LaunchConfig, spec config.Plugin, dataDir string) error {
 	if spec.Sandbox.Mode == config.SandboxOff {
-		return
+		return nil
 	}
 	p := plugin.SandboxPolicy(dataDir, spec.Sandbox.Read, spec.Sandbox.Write)
 	lc.Sandbox = &p
 	lc.SandboxRequired = spec.Sandbox.Mode == config.SandboxRequired
+	if _, set := spec.Env["TMPDIR"]; !set && dataDir != "" {
+		tmp := filepath.Join(dataDir, "tmp")
+		if err := os.MkdirAll(tmp, 0o700); err != nil {
+			return fmt.Errorf("plugin %q: temporary directory: %w", spec.Name, err)
+		}
+		lc.Env = append(slices.Clip(lc.Env), "TMPDIR="+tmp)
+	}
+	return nil
 }
 
 // ConfigureRequest returns the part of a plugin's Configure request that
@@ -256,7 +265,9 @@ func (m *Managed) start(ctx context.Context, spec config.Plugin) (*instance, err
 		Listener: m.lnFile, LocalListener: m.localFile, Host: m.binding, Logger: o.Log, StartTimeout: o.StartTimeout,
 		Digests: &m.s.digests,
 	}
-	SandboxLaunch(&lc, spec, dataDir)
+	if err := SandboxLaunch(&lc, spec, dataDir); err != nil {
+		return nil, err
+	}
 	client, err := plugin.Launch(ctx, lc)
 	if err != nil {
 		return nil, err

@@ -122,6 +122,18 @@ func (spam) Configure(_ context.Context, env *plugin.Env) (http.Handler, error) 
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(out)
 	})
+	// tmp creates a temporary file where the plugin's TMPDIR says.
+	mux.HandleFunc(p+"/tmp", func(w http.ResponseWriter, r *http.Request) {
+		out := map[string]any{"dir": os.TempDir()}
+		if f, err := os.CreateTemp("", "probe-"); err != nil {
+			out["error"] = err.Error()
+		} else {
+			f.Close()
+			os.Remove(f.Name())
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(out)
+	})
 	mux.HandleFunc(p+"/write", func(w http.ResponseWriter, r *http.Request) {
 		out := map[string]any{}
 		if err := os.WriteFile(r.URL.Query().Get("path"), []byte("written by "+p), 0o600); err != nil {
