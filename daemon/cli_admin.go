@@ -9,10 +9,12 @@ import (
 	"io"
 	"net"
 	"net/http"
-
+	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/aunsorm/aunsorm/daemon/internal/admin"
 	"github.com/aunsorm/aunsorm/daemon/internal/config"
 	"github.com/aunsorm/aunsorm/daemon/internal/supervisor"
 	"github.com/aunsorm/aunsorm/sdk/plugin"
@@ -39,12 +41,28 @@ func (a *adminFlags) client(getenv func(string) string) (*http.Client, error) {
 		}
 		path = cfg.Admin.Socket
 	}
-	return &http.Client{Timeout: 5 * time.Minute, Transport: &http.Transport{
+	token, err := os.ReadFile(admin.TokenPath(path))
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the admin token (run as the daemon's user; is it running?): %w", err)
+	}
+	return &http.Client{Timeout: 5 * time.Minute, Transport: bearer{token: strings.TrimSpace(string(token)), next: &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
 			return d.DialContext(ctx, "unix", path)
 		},
-	}}, nil
+	}}}, nil
+}
+
+// bearer adds the admin socket's token to every request.
+type bearer struct {
+	token string
+	next  http.RoundTripper
+}
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.token)
+	return b.next.RoundTrip(r)
 }
 
 func adminCall(ctx context.Context, c *http.Client, method, path string, out any) (int, error) {

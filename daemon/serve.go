@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,6 +21,7 @@ import (
 	"github.com/aunsorm/aunsorm/daemon/internal/attest"
 	"github.com/aunsorm/aunsorm/daemon/internal/audit"
 	"github.com/aunsorm/aunsorm/daemon/internal/config"
+	"github.com/aunsorm/aunsorm/daemon/internal/fsutil"
 	"github.com/aunsorm/aunsorm/daemon/internal/gateway"
 	"github.com/aunsorm/aunsorm/daemon/internal/host"
 	"github.com/aunsorm/aunsorm/daemon/internal/logbuf"
@@ -133,7 +136,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, getenv func(string) stri
 
 	ctl := &control{path: cfg.File, getenv: getenv, sup: sup, audit: auditLog, log: log, cfg: cfg}
 	go ctl.watchHUP(ctx)
-	if err := startAdmin(ctx, cfg.Admin, ctl, log); err != nil {
+	if err := startAdmin(ctx, cfg.Admin, ctl, native, log); err != nil {
 		return err
 	}
 
@@ -151,17 +154,31 @@ func runDaemon(ctx context.Context, cfg *config.Config, getenv func(string) stri
 }
 
 // startAdmin opens the admin API on its unix socket and, with a token, on TCP.
-func startAdmin(ctx context.Context, c config.Admin, ctl *control, log zerolog.Logger) error {
+func startAdmin(ctx context.Context, c config.Admin, ctl *control, rand io.Reader, log zerolog.Logger) error {
 	srv := admin.New(ctl, log)
 	ln, err := admin.ListenUnix(c.Socket)
 	if err != nil {
 		return err
 	}
+	// The socket's token, fresh at every start, for whoever can read the
+	// file beside it: the operator, not a (confined) plugin.
+	raw := make([]byte, 32)
+	if _, err := io.ReadFull(rand, raw); err != nil {
+		ln.Close()
+		return fmt.Errorf("admin: token: %w", err)
+	}
+	sockToken := []byte(hex.EncodeToString(raw))
+	clear(raw)
+	if err := fsutil.WriteFileAtomic(admin.TokenPath(c.Socket), append(slices.Clip(sockToken), '\n'), 0o600); err != nil {
+		ln.Close()
+		return fmt.Errorf("admin: token: %w", err)
+	}
 	go func() {
-		if err := admin.Serve(ctx, ln, srv.Handler()); err != nil {
+		if err := admin.Serve(ctx, ln, srv.TokenHandler(sockToken)); err != nil {
 			log.Error().Err(err).Msg("admin socket stopped")
 		}
 		_ = os.Remove(c.Socket)
+		_ = os.Remove(admin.TokenPath(c.Socket))
 	}()
 	if c.Listen == "" {
 		return nil

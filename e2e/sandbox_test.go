@@ -44,6 +44,7 @@ func TestPluginSandbox(t *testing.T) {
 		"the daemon's audit log":    filepath.Join(data, "audit", "audit.db"),
 		"the configuration file":    d.cfgPath,
 		"another plugin's data":     secret,
+		"the admin socket's token":  filepath.Join(data, "admin.sock.token"),
 		"a system file not granted": "/etc/passwd",
 	}
 	for what, path := range outside {
@@ -99,5 +100,35 @@ func TestPluginSandbox(t *testing.T) {
 	}
 	if got["boxed"] != "landlock ABI "+strconv.Itoa(abi) || got["free"] != "off" {
 		t.Fatalf("sandbox in /v1/plugins: %v", got)
+	}
+}
+
+// TestAdminSocketNeedsToken: the admin socket answers only with the token
+// the daemon wrote beside it at start (mode 0600), which confined plugins
+// cannot read (TestPluginSandbox).
+func TestAdminSocketNeedsToken(t *testing.T) {
+	d := startDaemon(t, daemonOpts{Plugins: map[string]string{"crypto": ""}})
+	for _, auth := range []string{"", "Bearer ", "Bearer 00", "Basic x"} {
+		req, _ := http.NewRequest("GET", "http://admin/v1/plugins", nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := (&http.Client{Transport: unixTransport(d)}).Do(req)
+		must(t, err)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("admin socket with Authorization %q: %d", auth, resp.StatusCode)
+		}
+	}
+	st, err := os.Stat(filepath.Join(d.dir, "data", "admin.sock.token"))
+	must(t, err)
+	if st.Mode().Perm() != 0o600 {
+		t.Fatalf("token file mode %v", st.Mode().Perm())
+	}
+	resp, err := adminClient(d).Get("http://admin/v1/plugins")
+	must(t, err)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("admin socket with the token: %d", resp.StatusCode)
 	}
 }

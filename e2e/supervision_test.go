@@ -312,11 +312,31 @@ func TestPluginIsolation(t *testing.T) {
 	}
 }
 
-// adminClient talks to the daemon's admin unix socket.
+// adminClient talks to the daemon's admin unix socket, with the token the
+// daemon wrote beside it.
 func adminClient(d *daemon) *http.Client {
-	return &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+	token, err := os.ReadFile(filepath.Join(d.dir, "data", "admin.sock.token"))
+	if err != nil {
+		d.t.Fatalf("admin token: %v", err)
+	}
+	return &http.Client{Transport: bearerTransport{token: strings.TrimSpace(string(token)), next: unixTransport(d)}}
+}
+
+func unixTransport(d *daemon) *http.Transport {
+	return &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, "unix", filepath.Join(d.dir, "data", "admin.sock"))
-	}}}
+	}}
+}
+
+type bearerTransport struct {
+	token string
+	next  http.RoundTripper
+}
+
+func (b bearerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.token)
+	return b.next.RoundTrip(r)
 }
 
 // auditEvent is one record from GET /v1/audit.

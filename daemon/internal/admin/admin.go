@@ -1,6 +1,10 @@
 // Package admin is the daemon's admin API: plugin status, reloads and the
 // effective configuration. It listens on a unix socket (mode 0600, under
 // data_dir) by default; a TCP listener is opened only with a bearer token.
+// The unix socket takes a bearer token too: one drawn at every start and
+// written beside the socket (TokenPath, mode 0600). Plugins run as the
+// daemon's user and could connect to the socket, but they are confined
+// away from that file (ADR 11), so only the operator's tools can read it.
 //
 //	GET  /v1/plugins               name, kind, version, pid, status, restarts, uptime, sha256, listener
 //	POST /v1/plugins/{name}/reload hot-swap one plugin from the current config file
@@ -114,6 +118,9 @@ func (s *Server) TokenHandler(token []byte) http.Handler {
 		s.h.ServeHTTP(w, r)
 	})
 }
+
+// TokenPath is where the daemon writes the unix socket's bearer token.
+func TokenPath(socket string) string { return socket + ".token" }
 
 // ListenUnix opens the admin unix socket with mode 0600, replacing a stale
 // socket file left by a daemon that was killed.
