@@ -90,8 +90,7 @@ func TestPluginSandbox(t *testing.T) {
 	var list struct {
 		Plugins []struct{ Name, Sandbox string } `json:"plugins"`
 	}
-	resp, err := adminClient(d).Get("http://admin/v1/plugins")
-	must(t, err)
+	resp := adminGet(t, d, "/v1/plugins")
 	defer resp.Body.Close()
 	must(t, json.NewDecoder(resp.Body).Decode(&list))
 	got := map[string]string{}
@@ -125,8 +124,7 @@ func TestAdminSocketNeedsToken(t *testing.T) {
 	if st.Mode().Perm() != 0o600 {
 		t.Fatalf("token file mode %v", st.Mode().Perm())
 	}
-	resp, err := adminClient(d).Get("http://admin/v1/plugins")
-	must(t, err)
+	resp := adminGet(t, d, "/v1/plugins")
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("admin socket with the token: %d", resp.StatusCode)

@@ -312,31 +312,24 @@ func TestPluginIsolation(t *testing.T) {
 	}
 }
 
-// adminClient talks to the daemon's admin unix socket, with the token the
-// daemon wrote beside it.
-func adminClient(d *daemon) *http.Client {
+// adminGet asks the daemon's admin unix socket, with the token the daemon
+// wrote beside it.
+func adminGet(t testing.TB, d *daemon, path string) *http.Response {
+	t.Helper()
 	token, err := os.ReadFile(filepath.Join(d.dir, "data", "admin.sock.token"))
-	if err != nil {
-		d.t.Fatalf("admin token: %v", err)
-	}
-	return &http.Client{Transport: bearerTransport{token: strings.TrimSpace(string(token)), next: unixTransport(d)}}
+	must(t, err)
+	req, err := http.NewRequest(http.MethodGet, "http://admin"+path, nil)
+	must(t, err)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+	resp, err := (&http.Client{Transport: unixTransport(d)}).Do(req)
+	must(t, err)
+	return resp
 }
 
 func unixTransport(d *daemon) *http.Transport {
 	return &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, "unix", filepath.Join(d.dir, "data", "admin.sock"))
 	}}
-}
-
-type bearerTransport struct {
-	token string
-	next  http.RoundTripper
-}
-
-func (b bearerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+b.token)
-	return b.next.RoundTrip(r)
 }
 
 // auditEvent is one record from GET /v1/audit.
@@ -354,10 +347,7 @@ type auditEvent struct {
 // auditLog returns the daemon's audit records and checks the chain verifies.
 func auditLog(t testing.TB, d *daemon) []auditEvent {
 	t.Helper()
-	resp, err := adminClient(d).Get("http://admin/v1/audit?limit=1000")
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := adminGet(t, d, "/v1/audit?limit=1000")
 	defer resp.Body.Close()
 	var page struct {
 		Records []auditEvent `json:"records"`
@@ -385,10 +375,7 @@ func findAudit(recs []auditEvent, action string) []auditEvent {
 // admin API over its unix socket.
 func runtimeStats(t testing.TB, d *daemon) (goroutines, fds int) {
 	t.Helper()
-	resp, err := adminClient(d).Get("http://admin/v1/runtime")
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := adminGet(t, d, "/v1/runtime")
 	defer resp.Body.Close()
 	var v struct {
 		Goroutines int `json:"goroutines"`
