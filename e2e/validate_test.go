@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/aunsorm/aunsorm/sdk/plugin"
+	"github.com/aunsorm/aunsorm/sdk/sandbox"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -39,12 +40,20 @@ plugin "crypto" {
 		{"fail/port-clash", strings.Replace(base(""), "50912", "50910", 1), false, []string{`aunsorm\.hcl:\d+:\d+: .*(clash|already|in use|same)`}},
 		{"fail/missing-binary", strings.Replace(base(""), crypto, "/nonexistent/aunsorm-plugin-x", 1), false, []string{`aunsorm\.hcl:6:\d+: .*nonexistent`}},
 		{"fail/bad-sha256", base(`  sha256 = "xyz"`), false, []string{`aunsorm\.hcl:8:\d+: .*sha256`}},
+		{"fail/bad-sandbox-mode", base(`  sandbox = "strict"`), false, []string{`aunsorm\.hcl:8:\d+: .*sandbox must be one of auto, required, off`}},
+		// The plugin is started confined as it would serve, so a path the
+		// policy names but the machine lacks is found now, not at start.
+		{"fail/sandbox-path-missing", base(`  sandbox_read = ["/nonexistent/hsm.so"]`), false, []string{`aunsorm\.hcl:\d+:\d+: .*sandbox: /nonexistent/hsm\.so: no such file`}},
+		{"ok/sandbox-off", base(`  sandbox = "off"`), true, []string{`configuration is valid`}},
 		// The plugin decodes its own block and reports positions in our file.
 		{"fail/plugin-config-type", base("  config {\n    max_body_bytes = \"big\"\n  }"), false, []string{`aunsorm\.hcl:9:\d+: `}},
 		{"fail/plugin-config-unknown", base("  config {\n\n    colour = \"blue\"\n  }"), false, []string{`aunsorm\.hcl:10:\d+: .*colour`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			if _, err := sandbox.ABI(); err != nil && strings.Contains(tc.name, "sandbox-path") {
+				t.Skipf("no Landlock on this kernel, so no confinement to check paths: %v", err)
+			}
 			dir := t.TempDir()
 			p := filepath.Join(dir, "aunsorm.hcl")
 			must(t, os.WriteFile(p, []byte(tc.src), 0o600))

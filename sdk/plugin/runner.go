@@ -76,7 +76,7 @@ func (c *confinement) start(cmd *exec.Cmd, socketDir string) error {
 		c.log.Warn().Err(err).Msg("the plugin runs unconfined: this kernel cannot confine it (sandbox = \"required\" refuses to start it instead)")
 		return cmd.Start()
 	default:
-		return fmt.Errorf("%w: sandbox: %v", ErrLaunch, err)
+		return err // Launch names the plugin and wraps ErrLaunch
 	}
 }
 

@@ -68,7 +68,7 @@ func TestConfinementWithoutLandlock(t *testing.T) {
 
 	c = &confinement{policy: &pol, required: true, log: zerolog.Nop()}
 	cmd = exec.Command("/bin/true")
-	if err := c.start(cmd, ""); !errors.Is(err, ErrLaunch) || cmd.Process != nil {
+	if err := c.start(cmd, ""); !errors.Is(err, sandbox.ErrUnsupported) || cmd.Process != nil {
 		t.Fatalf("required: err %v, started %v", err, cmd.Process != nil)
 	}
 
