@@ -111,6 +111,8 @@ type daemonOpts struct {
 	DataDir string
 	// NoWait skips waiting for /health.
 	NoWait bool
+	// GatewayAddr is the gateway's address (default: a free port).
+	GatewayAddr string
 }
 
 type daemon struct {
@@ -183,7 +185,10 @@ func startDaemon(t testing.TB, o daemonOpts) *daemon {
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	gw := freePort(t)
+	gw := o.GatewayAddr
+	if gw == "" {
+		gw = freePort(t)
+	}
 	ports := map[string]string{}
 	for name := range o.Plugins {
 		ports[name] = freePort(t)

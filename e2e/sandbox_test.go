@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -22,9 +23,13 @@ func TestPluginSandbox(t *testing.T) {
 	if err != nil {
 		t.Skipf("no Landlock on this kernel: %v", err)
 	}
-	d := startDaemon(t, daemonOpts{Plugins: map[string]string{
-		"boxed": "#kind=stderrspam\n  env = { SPAM_PREFIX = \"boxed\" }\n  sandbox = \"required\"",
-		"free":  "#kind=stderrspam\n  env = { SPAM_PREFIX = \"free\" }\n  sandbox = \"off\"",
+	// The gateway's port is fixed first, so the config can name it.
+	gw := freePort(t)
+	_, gatewayPort, _ := net.SplitHostPort(gw)
+	d := startDaemon(t, daemonOpts{GatewayAddr: gw, Plugins: map[string]string{
+		"boxed":  "#kind=stderrspam\n  env = { SPAM_PREFIX = \"boxed\" }\n  sandbox = \"required\"",
+		"caller": "#kind=stderrspam\n  env = { SPAM_PREFIX = \"caller\" }\n  sandbox = \"required\"\n  sandbox_connect = [" + gatewayPort + "]",
+		"free":   "#kind=stderrspam\n  env = { SPAM_PREFIX = \"free\" }\n  sandbox = \"off\"",
 	}})
 	data := filepath.Join(d.dir, "data")
 	// Something another plugin keeps in its own data directory.
@@ -72,6 +77,21 @@ func TestPluginSandbox(t *testing.T) {
 	r := do(t, "GET", d.url+"/boxed/tmp", nil)
 	if r.status != http.StatusOK || r.json["error"] != nil || r.json["dir"] != filepath.Join(data, "plugins", "boxed", "tmp") {
 		t.Fatalf("confined plugin's temporary files: %d %s", r.status, r.body)
+	}
+
+	// TCP: only the listed ports, and only on kernels that confine it.
+	if abi >= 4 {
+		gwAddr := strings.TrimPrefix(d.url, "http://")
+		r := do(t, "GET", d.url+"/boxed/dial?addr="+url.QueryEscape(gwAddr), nil)
+		if e, _ := r.json["error"].(string); !strings.Contains(e, "permission denied") {
+			t.Errorf("confined plugin connecting to the gateway's port: %s", r.body)
+		}
+		if r := do(t, "GET", d.url+"/caller/dial?addr="+url.QueryEscape(gwAddr), nil); r.json["error"] != nil {
+			t.Errorf("confined plugin connecting to a port it may use: %s", r.body)
+		}
+		if r := do(t, "GET", d.url+"/free/dial?addr="+url.QueryEscape(gwAddr), nil); r.json["error"] != nil {
+			t.Errorf("unconfined plugin connecting: %s", r.body)
+		}
 	}
 
 	out, err := exec.Command(bins.daemon, "plugin", "list", "-config", d.cfgPath).CombinedOutput()

@@ -21,9 +21,10 @@ var systemRead = []string{
 // system files above (Launch adds the plugin's binary), read and write its
 // data directory and /dev/null, plus what the operator added. Nothing
 // else: not another plugin's data, not the daemon's data directory or
-// configuration, not /proc.
-func SandboxPolicy(dataDir string, read, write []string) sandbox.Policy {
-	p := sandbox.Policy{Optional: map[string]bool{}}
+// configuration, not /proc. No TCP connection either, but to the connect
+// ports (its own listener and the daemon's sockets are inherited or unix).
+func SandboxPolicy(dataDir string, read, write []string, connect []uint16) sandbox.Policy {
+	p := sandbox.Policy{Optional: map[string]bool{}, ConnectTCP: connect}
 	for _, s := range systemRead {
 		p.Read = append(p.Read, s)
 		p.Optional[s] = true

@@ -12,7 +12,7 @@ import (
 )
 
 func TestSandboxPolicy(t *testing.T) {
-	p := SandboxPolicy("/srv/data/plugins/kms", []string{"/etc/kms.key"}, []string{"/var/lib/hsm"})
+	p := SandboxPolicy("/srv/data/plugins/kms", []string{"/etc/kms.key"}, []string{"/var/lib/hsm"}, []uint16{443})
 	has := func(list []string, s string) bool {
 		for _, x := range list {
 			if x == s {
@@ -31,6 +31,9 @@ func TestSandboxPolicy(t *testing.T) {
 			t.Errorf("%s should be readable: %+v", r, p)
 		}
 	}
+	if len(p.ConnectTCP) != 1 || p.ConnectTCP[0] != 443 {
+		t.Errorf("connect ports: %v", p.ConnectTCP)
+	}
 	if !p.Optional["/usr"] || p.Optional["/etc/kms.key"] {
 		t.Errorf("system paths are optional, the operator's are not: %v", p.Optional)
 	}
@@ -41,7 +44,7 @@ func TestSandboxPolicy(t *testing.T) {
 			}
 		}
 	}
-	if p := SandboxPolicy("", nil, nil); len(p.Write) != 1 || p.Write[0] != "/dev/null" {
+	if p := SandboxPolicy("", nil, nil, nil); len(p.Write) != 1 || p.Write[0] != "/dev/null" {
 		t.Errorf("without a data dir: %v", p.Write)
 	}
 }
@@ -52,7 +55,7 @@ func TestConfinementWithoutLandlock(t *testing.T) {
 	orig := sandboxStart
 	t.Cleanup(func() { sandboxStart = orig })
 	sandboxStart = func(*exec.Cmd, sandbox.Policy) (func(), error) { return nil, sandbox.ErrUnsupported }
-	pol := SandboxPolicy("", nil, nil)
+	pol := SandboxPolicy("", nil, nil, nil)
 
 	c := &confinement{policy: &pol, log: zerolog.Nop()}
 	cmd := exec.Command("/bin/true")
@@ -88,7 +91,7 @@ func TestConfinementAddsSocketDir(t *testing.T) {
 		got = p
 		return func() {}, cmd.Start()
 	}
-	pol := SandboxPolicy("/d", nil, nil)
+	pol := SandboxPolicy("/d", nil, nil, nil)
 	c := &confinement{policy: &pol, log: zerolog.Nop()}
 	cmd := exec.Command("/bin/true")
 	if err := c.start(cmd, "/tmp/plugin-dir123"); err != nil {

@@ -232,7 +232,7 @@ func launch(ctx context.Context, opts Options, host pluginv1.HostServer, log zer
 		Listener: f, Host: host, Logger: log, StartTimeout: opts.StartTimeout,
 	}
 	if opts.Sandbox {
-		p := plugin.SandboxPolicy(opts.DataDir, nil, nil)
+		p := plugin.SandboxPolicy(opts.DataDir, nil, nil, nil)
 		lc.Sandbox, lc.SandboxRequired = &p, true
 	}
 	client, err := plugin.Launch(ctx, lc)

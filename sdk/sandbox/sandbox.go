@@ -33,6 +33,10 @@ type Policy struct {
 	// Optional paths in Read and Write are skipped when they do not exist;
 	// a missing path not listed here is an error.
 	Optional map[string]bool
+	// ConnectTCP are the TCP ports the process may connect to (Landlock
+	// ABI 4 and later); every other TCP connect, and every TCP bind, is
+	// refused. Sockets the process inherited keep working.
+	ConnectTCP []uint16
 }
 
 // ABI reports the Landlock ABI version the kernel offers, or
@@ -41,10 +45,11 @@ func ABI() (int, error) { return abi() }
 
 // Start starts cmd confined by p: file system access (Landlock ABI 1–5
 // rights) limited to p, no new privileges (set-user-ID binaries do not
-// elevate), and on ABI 6 and later no signals to, and no abstract unix
-// sockets of, processes outside the confinement. Network access and
-// connections to unix sockets by path are not restricted. It returns
-// ErrUnsupported, without starting cmd, when the kernel lacks Landlock.
+// elevate), on ABI 4 and later no TCP bind and no TCP connect but to
+// p.ConnectTCP, and on ABI 6 and later no signals to, and no abstract unix
+// sockets of, processes outside the confinement. UDP and connections to
+// unix sockets by path are not restricted. It returns ErrUnsupported,
+// without starting cmd, when the kernel lacks Landlock.
 //
 // Call release once cmd has exited (after cmd.Wait): it lets the thread
 // that forked the process end.

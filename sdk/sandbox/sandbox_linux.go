@@ -34,6 +34,15 @@ const (
 		unix.LANDLOCK_ACCESS_FS_TRUNCATE | unix.LANDLOCK_ACCESS_FS_IOCTL_DEV
 )
 
+// ruleNetPort and netPortAttr are LANDLOCK_RULE_NET_PORT and struct
+// landlock_net_port_attr (ABI 4), which x/sys/unix does not define.
+const ruleNetPort = 2
+
+type netPortAttr struct {
+	allowed uint64
+	port    uint64
+}
+
 // handled is every file system right the kernel at this ABI knows: all of
 // them are refused unless a rule grants them.
 func handled(abi int) uint64 {
@@ -84,6 +93,9 @@ func start(cmd *exec.Cmd, p Policy) (func(), error) {
 func confineThread(abi int, p Policy) error {
 	all := handled(abi)
 	attr := unix.LandlockRulesetAttr{Handled_access_fs: all}
+	if abi >= 4 {
+		attr.Handled_access_net = unix.LANDLOCK_ACCESS_NET_BIND_TCP | unix.LANDLOCK_ACCESS_NET_CONNECT_TCP
+	}
 	if abi >= 6 {
 		attr.Scoped = unix.LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | unix.LANDLOCK_SCOPE_SIGNAL
 	}
@@ -106,6 +118,15 @@ func confineThread(abi int, p Policy) error {
 	for _, path := range p.Write {
 		if err := addRule(ruleset, path, all, p.Optional[path]); err != nil {
 			return err
+		}
+	}
+	if abi >= 4 {
+		for _, port := range p.ConnectTCP {
+			rule := netPortAttr{allowed: unix.LANDLOCK_ACCESS_NET_CONNECT_TCP, port: uint64(port)}
+			if _, _, errno := unix.Syscall6(unix.SYS_LANDLOCK_ADD_RULE, uintptr(ruleset), ruleNetPort,
+				uintptr(unsafe.Pointer(&rule)), 0, 0, 0); errno != 0 {
+				return fmt.Errorf("sandbox: rule for TCP port %d: %w", port, errno)
+			}
 		}
 	}
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {

@@ -2,6 +2,8 @@ package sandbox
 
 import (
 	"bytes"
+	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,16 +37,7 @@ func needLandlock(t *testing.T) int {
 // sh runs a shell command confined by p and returns its output and error.
 func sh(t *testing.T, p Policy, script string) (string, error) {
 	t.Helper()
-	cmd := exec.Command("/bin/sh", "-c", script)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	release, err := Start(cmd, p)
-	if err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	err = cmd.Wait()
-	release()
-	return out.String(), err
+	return runConfined(t, exec.Command("/bin/sh", "-c", script), p)
 }
 
 func TestConfinesFiles(t *testing.T) {
@@ -173,4 +166,80 @@ func TestParentDeathSignalWaitsForRelease(t *testing.T) {
 	if err != nil || out.String() != "alive\n" {
 		t.Fatalf("the confined child did not live to finish: %q, %v", out.String(), err)
 	}
+}
+
+// TCP connects are refused but to the listed ports; a TCP listener the
+// process inherited keeps accepting.
+func TestTCP(t *testing.T) {
+	if needLandlock(t) < 4 {
+		t.Skip("network rules need Landlock ABI 4")
+	}
+	open, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer open.Close()
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closed.Close()
+	go func() {
+		for {
+			c, err := open.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	port := func(ln net.Listener) uint16 { return uint16(ln.Addr().(*net.TCPAddr).Port) }
+	p := system()
+	p.ConnectTCP = []uint16{port(open)}
+	// bash's /dev/tcp is not everywhere; a confined Go helper would be,
+	// but the test binary itself can dial: run it as the child.
+	dial := func(ln net.Listener) error {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperDial$")
+		cmd.Env = append(os.Environ(), "SANDBOX_HELPER_DIAL="+ln.Addr().String())
+		self, _ := os.Executable()
+		pol := p
+		pol.Read = append(pol.Read, self)
+		out, err := runConfined(t, cmd, pol)
+		if err != nil {
+			return fmt.Errorf("%v: %s", err, out)
+		}
+		return nil
+	}
+	if err := dial(open); err != nil {
+		t.Fatalf("connect to an allowed port: %v", err)
+	}
+	if err := dial(closed); err == nil {
+		t.Fatal("connect to a port not listed succeeded")
+	}
+}
+
+func runConfined(t *testing.T, cmd *exec.Cmd, p Policy) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	release, err := Start(cmd, p)
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	err = cmd.Wait()
+	release()
+	return out.String(), err
+}
+
+// TestHelperDial is the child of TestTCP: it dials SANDBOX_HELPER_DIAL.
+func TestHelperDial(t *testing.T) {
+	addr := os.Getenv("SANDBOX_HELPER_DIAL")
+	if addr == "" {
+		t.Skip("helper for TestTCP")
+	}
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
 }

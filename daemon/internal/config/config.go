@@ -241,9 +241,10 @@ const (
 // Sandbox is a plugin's confinement: its mode and the paths the operator
 // adds to the default policy (plugin.SandboxPolicy).
 type Sandbox struct {
-	Mode  string
-	Read  []string // absolute paths the plugin may read
-	Write []string // absolute paths the plugin may read and write
+	Mode    string
+	Read    []string // absolute paths the plugin may read
+	Write   []string // absolute paths the plugin may read and write
+	Connect []uint16 // TCP ports the plugin may connect to
 }
 
 // Supervision tunes how the daemon watches one plugin.

@@ -52,7 +52,7 @@ func normalise(c *Config) map[string]any {
 			"config_range": rangeString(pl.ConfigRange),
 			"hash":         pl.Hash,
 			"decl_range":   rangeString(pl.DeclRange),
-			"sandbox":      map[string]any{"mode": pl.Sandbox.Mode, "read": pl.Sandbox.Read, "write": pl.Sandbox.Write},
+			"sandbox":      map[string]any{"mode": pl.Sandbox.Mode, "read": pl.Sandbox.Read, "write": pl.Sandbox.Write, "connect": pl.Sandbox.Connect},
 		})
 	}
 	g := c.Gateway

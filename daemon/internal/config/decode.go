@@ -99,6 +99,7 @@ var (
 			{Name: "sandbox"},
 			{Name: "sandbox_read"},
 			{Name: "sandbox_write"},
+			{Name: "sandbox_connect"},
 		},
 		Blocks: []hcl.BlockHeaderSchema{{Type: "config"}},
 	}
@@ -284,6 +285,7 @@ func (p *parser) decodePlugin(b *hcl.Block) {
 	p.str(a, "sandbox", key+".sandbox", "string", &pl.Sandbox.Mode)
 	p.strings(a, "sandbox_read", key+".sandbox_read", &pl.Sandbox.Read)
 	p.strings(a, "sandbox_write", key+".sandbox_write", &pl.Sandbox.Write)
+	p.ports(a, "sandbox_connect", key+".sandbox_connect", &pl.Sandbox.Connect)
 	sv := &pl.Supervision
 	p.duration(a, "health_interval", key+".health_interval", &sv.HealthInterval)
 	p.duration(a, "health_timeout", key+".health_timeout", &sv.HealthTimeout)
@@ -493,6 +495,32 @@ func (p *parser) strings(attrs hcl.Attributes, name, key string, dst *[]string) 
 	out := []string{}
 	if !p.stringElems(a, v, "list of strings", func(_ cty.Value, e string) { out = append(out, e) }) {
 		return false
+	}
+	*dst = out
+	p.set(a, key)
+	return true
+}
+
+// ports decodes a list of TCP port numbers (1–65535).
+func (p *parser) ports(attrs hcl.Attributes, name, key string, dst *[]uint16) bool {
+	const want = "list of port numbers (1-65535)"
+	a, v, ok := p.attr(attrs, name, isList, want)
+	if !ok {
+		return false
+	}
+	out := []uint16{}
+	for it := v.ElementIterator(); it.Next(); {
+		_, e := it.Element()
+		if e.IsNull() || !e.IsKnown() || e.Type() != cty.Number {
+			p.typeErr(a, want)
+			return false
+		}
+		n, acc := e.AsBigFloat().Int64()
+		if !e.AsBigFloat().IsInt() || acc != big.Exact || n < 1 || n > 65535 {
+			p.typeErr(a, want)
+			return false
+		}
+		out = append(out, uint16(n))
 	}
 	*dst = out
 	p.set(a, key)

@@ -40,6 +40,7 @@ func pluginHash(pl *Plugin) string {
 			writeField(h, []byte(s))
 		}
 	}
+	writeField(h, fmt.Append(nil, pl.Sandbox.Connect))
 	return hex.EncodeToString(h.Sum(nil))
 }
 

@@ -73,7 +73,8 @@ func (pl *Plugin) redacted() map[string]any {
 		"listen":  pl.Listen,
 		"env":     env,
 		"hash":    pl.Hash,
-		"sandbox": map[string]any{"mode": pl.Sandbox.Mode, "read": nonNil(pl.Sandbox.Read), "write": nonNil(pl.Sandbox.Write)},
+		"sandbox": map[string]any{"mode": pl.Sandbox.Mode, "read": nonNil(pl.Sandbox.Read), "write": nonNil(pl.Sandbox.Write),
+			"connect": nonNil(pl.Sandbox.Connect)},
 	}
 	if len(pl.ConfigBody) > 0 {
 		m["config"] = redactedValue
@@ -92,9 +93,9 @@ func redactURL(s string) string {
 	return u.Redacted()
 }
 
-func nonNil(s []string) []string {
+func nonNil[T any](s []T) []T {
 	if s == nil {
-		return []string{}
+		return []T{}
 	}
 	return s
 }

@@ -80,6 +80,8 @@ func TestParseErrors(t *testing.T) {
 		{"fail/sandbox-mode", "plugin \"crypto\" {\n  command = \"/bin/true\"\n  sandbox = \"strict\"\n}\n", []string{`t.hcl:3:13: Invalid sandbox mode: sandbox must be one of auto, required, off; got "strict".`}},
 		{"fail/sandbox-relative", "plugin \"crypto\" {\n  command = \"/bin/true\"\n  sandbox_read = [\"etc/x\"]\n}\n", []string{`t.hcl:3:18: Invalid sandbox path: "etc/x": sandbox_read takes absolute, clean paths`}},
 		{"fail/sandbox-unclean", "plugin \"crypto\" {\n  command = \"/bin/true\"\n  sandbox_write = [\"/var/lib/../x\"]\n}\n", []string{`t.hcl:3:19: Invalid sandbox path: "/var/lib/../x": sandbox_write takes absolute, clean paths`}},
+		{"fail/sandbox-port", "plugin \"crypto\" {\n  command = \"/bin/true\"\n  sandbox_connect = [0]\n}\n", []string{`t.hcl:3:21: Incorrect attribute value type: Inappropriate value for attribute "sandbox_connect": list of port numbers (1-65535) required.`}},
+		{"fail/sandbox-port-string", "plugin \"crypto\" {\n  command = \"/bin/true\"\n  sandbox_connect = [\"443\"]\n}\n", []string{`t.hcl:3:21: Incorrect attribute value type`}},
 		{"fail/reseed-below-minimum", "rng {\n  reseed_interval = \"10ms\"\n}\n", []string{"t.hcl:2:21: Invalid duration: reseed_interval must be at least 1s."}},
 
 		// Values.

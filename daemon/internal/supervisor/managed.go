@@ -218,7 +218,7 @@ func SandboxLaunch(lc *plugin.LaunchConfig, spec config.Plugin, dataDir string) 
 	if spec.Sandbox.Mode == config.SandboxOff {
 		return nil
 	}
-	p := plugin.SandboxPolicy(dataDir, spec.Sandbox.Read, spec.Sandbox.Write)
+	p := plugin.SandboxPolicy(dataDir, spec.Sandbox.Read, spec.Sandbox.Write, spec.Sandbox.Connect)
 	lc.Sandbox = &p
 	lc.SandboxRequired = spec.Sandbox.Mode == config.SandboxRequired
 	if _, set := spec.Env["TMPDIR"]; !set && dataDir != "" {

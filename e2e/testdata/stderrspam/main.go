@@ -9,10 +9,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -118,6 +120,17 @@ func (spam) Configure(_ context.Context, env *plugin.Env) (http.Handler, error) 
 		out := map[string]any{"bytes": len(b)}
 		if err != nil {
 			out["error"] = err.Error()
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(out)
+	})
+	// dial opens a TCP connection to ?addr= and reports the outcome.
+	mux.HandleFunc(p+"/dial", func(w http.ResponseWriter, r *http.Request) {
+		out := map[string]any{}
+		if c, err := net.DialTimeout("tcp", r.URL.Query().Get("addr"), 5*time.Second); err != nil {
+			out["error"] = err.Error()
+		} else {
+			c.Close()
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(out)

@@ -57,6 +57,7 @@ plugin "kms" {
   sandbox       = "required"
   sandbox_read  = ["/etc/aunsorm/kms.key"]
   sandbox_write = ["/var/lib/hsm"]
+  sandbox_connect = [443]
 
   config {
     # opaque to the daemon
