@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -25,9 +24,13 @@ func TestAuditSurvivesDaemonKill(t *testing.T) {
 	var (
 		mu    sync.Mutex
 		acked []receipt
-		n     atomic.Int64
 		wg    sync.WaitGroup
 	)
+	nAcked := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(acked)
+	}
 	client := &http.Client{Timeout: 10 * time.Second}
 	for range 4 {
 		wg.Add(1)
@@ -54,13 +57,12 @@ func TestAuditSurvivesDaemonKill(t *testing.T) {
 				mu.Lock()
 				acked = append(acked, out.receipt)
 				mu.Unlock()
-				n.Add(1)
 			}
 		}()
 	}
-	for deadline := time.Now().Add(20 * time.Second); n.Load() < 40; time.Sleep(time.Millisecond) {
+	for deadline := time.Now().Add(20 * time.Second); nAcked() < 40; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("only %d appends acknowledged in 20s", n.Load())
+			t.Fatalf("only %d appends acknowledged in 20s", nAcked())
 		}
 	}
 	// Appends are still in flight: no drain, no close, no checkpoint.

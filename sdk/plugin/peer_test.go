@@ -11,9 +11,16 @@ import (
 	"github.com/rs/zerolog"
 )
 
+// unixListener listens on a fresh unix socket in a short temporary path
+// (a test's own TempDir can exceed the 108-byte socket path limit).
 func unixListener(t *testing.T) net.Listener {
 	t.Helper()
-	ln, err := net.Listen("unix", filepath.Join(t.TempDir(), "s.sock"))
+	dir, err := os.MkdirTemp("", "sock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	ln, err := net.Listen("unix", filepath.Join(dir, "s.sock"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package plugin
 import (
 	"errors"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,21 +14,13 @@ import (
 
 func TestSandboxPolicy(t *testing.T) {
 	p := SandboxPolicy("/srv/data/plugins/kms", []string{"/etc/kms.key"}, []string{"/var/lib/hsm"}, []uint16{443})
-	has := func(list []string, s string) bool {
-		for _, x := range list {
-			if x == s {
-				return true
-			}
-		}
-		return false
-	}
 	for _, w := range []string{"/srv/data/plugins/kms", "/dev/null", "/var/lib/hsm"} {
-		if !has(p.Write, w) || p.Optional[w] {
+		if !slices.Contains(p.Write, w) || p.Optional[w] {
 			t.Errorf("%s should be writable and required: %+v", w, p)
 		}
 	}
 	for _, r := range []string{"/usr", "/etc/ssl", "/etc/kms.key"} {
-		if !has(p.Read, r) {
+		if !slices.Contains(p.Read, r) {
 			t.Errorf("%s should be readable: %+v", r, p)
 		}
 	}

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -22,16 +21,8 @@ import (
 // dial function.
 func startWire(t *testing.T, h http.Handler) (*wireServer, func() (net.Conn, *bufio.Reader)) {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "wire")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	path := filepath.Join(dir, "s.sock")
-	ln, err := net.Listen("unix", path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := unixListener(t)
+	path := ln.Addr().String()
 	s := newWireServer(h, zerolog.Nop())
 	served := make(chan error, 1)
 	go func() { served <- s.Serve(ln) }()
