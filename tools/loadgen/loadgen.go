@@ -53,12 +53,17 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	workers := make([]*worker, cfg.Concurrency)
 	var wg sync.WaitGroup
 	start := time.Now()
+	var end time.Time
+	if cfg.Duration > 0 {
+		end = start.Add(cfg.Duration)
+	}
 	for i := range workers {
 		w := &worker{
 			cfg:       &cfg,
 			client:    client,
 			next:      &next,
 			start:     start,
+			end:       end,
 			latencies: make([]time.Duration, 0, perWorker),
 			status:    map[int]int{},
 			errs:      map[string]int{},
@@ -79,6 +84,7 @@ type worker struct {
 	client *http.Client
 	next   *atomic.Int64
 	start  time.Time
+	end    time.Time // start + Duration; zero without one
 
 	latencies []time.Duration
 	status    map[int]int
@@ -103,6 +109,12 @@ func (w *worker) loop(ctx, stop context.Context) {
 			// moment, so a generator that falls behind (all workers busy)
 			// shows the delay instead of hiding it (coordinated omission).
 			due := w.start.Add(time.Duration(float64(i) * float64(time.Second) / w.cfg.Rate))
+			// The schedule itself ends the run: the deadline's context may
+			// fire late on a busy machine, and a request due after it must
+			// not go out meanwhile.
+			if !w.end.IsZero() && !due.Before(w.end) {
+				return
+			}
 			if d := time.Until(due); d > 0 {
 				t := time.NewTimer(d)
 				select {
