@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -176,8 +177,11 @@ func printReload(ctx context.Context, c *http.Client, path string, stdout, stder
 	}
 	for _, ch := range resp.Changes {
 		line := fmt.Sprintf("%s: %s", ch.Name, ch.Action)
-		if ch.OldVersion != "" || ch.NewVersion != "" {
+		switch {
+		case ch.OldVersion != "" && ch.NewVersion != "" && ch.OldVersion != ch.NewVersion:
 			line += fmt.Sprintf(" (%s -> %s)", ch.OldVersion, ch.NewVersion)
+		case ch.OldVersion != "" || ch.NewVersion != "":
+			line += fmt.Sprintf(" (%s)", cmp.Or(ch.NewVersion, ch.OldVersion))
 		}
 		if ch.Error != "" {
 			line += ": " + ch.Error
