@@ -16,14 +16,14 @@ import (
 	"time"
 )
 
-// TestReadmeTour runs the README's tour and its operator commands as
-// written, in a directory laid out like a checkout after `make build`: the
+// TestDocCommands runs the README's tour, its operator commands and
+// docs/clock-attestation.md's "verify a snapshot yourself" as written, in a directory laid out like a checkout after `make build`: the
 // daemon started as `make run` starts it (config.hcl.example, data under
 // ./data, the development CA it issues itself), then every command of the
 // two shell blocks in one shell. Only the ports differ, so that the test
 // runs beside others: the gateway's and the plugins' listeners are moved
 // to free ones, in the config and in the commands alike.
-func TestReadmeTour(t *testing.T) {
+func TestDocCommands(t *testing.T) {
 	for _, tool := range []string{"bash", "curl", "python3"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("the README tour needs %s: %v", tool, err)
@@ -35,6 +35,11 @@ func TestReadmeTour(t *testing.T) {
 	}
 	tour := shellBlock(t, string(readme), "## A two-minute tour")
 	operate := shellBlock(t, string(readme), "Operate it while it runs:")
+	clockDoc, err := os.ReadFile("../docs/clock-attestation.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	verify := shellBlock(t, string(clockDoc), "## Verifying a snapshot yourself")
 
 	dir := t.TempDir()
 	if err := os.Mkdir(filepath.Join(dir, "bin"), 0o755); err != nil {
@@ -120,6 +125,20 @@ func TestReadmeTour(t *testing.T) {
 			}
 		}
 	}
+	// The clock document's check is one script (a heredoc inside): the
+	// digest it prints is the snapshot's fingerprint, and openssl accepts
+	// the signature.
+	out := runShell(t, dir, []string{port50010.ReplaceAllString(verify, "localhost:"+port)})[0]
+	var snap struct {
+		Fingerprint string `json:"authority_fingerprint_hex"`
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "snap.json")); err != nil || json.Unmarshal(b, &snap) != nil || snap.Fingerprint == "" {
+		t.Fatalf("the clock document's snap.json: %v %s", err, b)
+	}
+	if !strings.Contains(out, snap.Fingerprint+"  -\n") || !strings.Contains(out, "Signature Verified Successfully") {
+		t.Errorf("the clock document's verification printed:\n%s\nwant the digest %s and a verified signature", out, snap.Fingerprint)
+	}
+
 	// The operator commands each name what they report on.
 	if want := "crypto"; !strings.Contains(outputOf(cmds, outs, "plugin list"), want) {
 		t.Errorf("plugin list does not name %s:\n%s", want, outputOf(cmds, outs, "plugin list"))
