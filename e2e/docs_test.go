@@ -95,7 +95,7 @@ func TestDocCommands(t *testing.T) {
 
 	port50010 := regexp.MustCompile(`\blocalhost:50010\b`)
 	cmds := append(shellCommands(port50010.ReplaceAllString(tour, "localhost:"+port)), shellCommands(operate)...)
-	outs := runShell(t, dir, cmds)
+	outs := runShell(t, dir, readmeEnv(), cmds)
 	for i, c := range cmds {
 		out := outs[i]
 		switch {
@@ -128,7 +128,7 @@ func TestDocCommands(t *testing.T) {
 	// The clock document's check is one script (a heredoc inside): the
 	// digest it prints is the snapshot's fingerprint, and openssl accepts
 	// the signature.
-	out := runShell(t, dir, []string{port50010.ReplaceAllString(verify, "localhost:"+port)})[0]
+	out := runShell(t, dir, readmeEnv(), []string{port50010.ReplaceAllString(verify, "localhost:"+port)})[0]
 	var snap struct {
 		Fingerprint string `json:"authority_fingerprint_hex"`
 	}
@@ -155,7 +155,7 @@ func TestDocCommands(t *testing.T) {
 }
 
 // readmeEnv is the test's environment without AUNSORM_* overrides: the
-// tour runs on what config.hcl.example says.
+// documents' commands run on what their configuration says.
 func readmeEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
@@ -169,22 +169,40 @@ func readmeEnv() []string {
 // shellBlock returns the first ```sh block after marker in md.
 func shellBlock(t *testing.T, md, marker string) string {
 	t.Helper()
+	return fencedBlocks(t, md, marker, "sh")[0]
+}
+
+// fencedBlocks returns the ```lang blocks (indented ones too) from marker
+// to the next second-level heading of md.
+func fencedBlocks(t *testing.T, md, marker, lang string) []string {
+	t.Helper()
 	i := strings.Index(md, marker)
 	if i < 0 {
-		t.Fatalf("README has no %q", marker)
+		t.Fatalf("document has no %q", marker)
 	}
-	rest := md[i:]
-	start := strings.Index(rest, "```sh\n")
-	if start < 0 {
-		t.Fatalf("README has no shell block after %q", marker)
+	section := md[i+len(marker):]
+	if j := strings.Index(section, "\n## "); j >= 0 {
+		section = section[:j]
 	}
-	rest = rest[start+len("```sh\n"):]
-	end := strings.Index(rest, "```")
-	if end < 0 {
-		t.Fatalf("README's shell block after %q does not end", marker)
+	var blocks []string
+	for _, m := range fence.FindAllStringSubmatch(section, -1) {
+		if m[2] != lang {
+			continue
+		}
+		var b strings.Builder
+		for _, line := range strings.SplitAfter(m[3], "\n") {
+			b.WriteString(strings.TrimPrefix(line, m[1]))
+		}
+		blocks = append(blocks, b.String())
 	}
-	return rest[:end]
+	if len(blocks) == 0 {
+		t.Fatalf("document has no %s block after %q", lang, marker)
+	}
+	return blocks
 }
+
+// fence matches a fenced code block: its indent, language and body.
+var fence = regexp.MustCompile("(?ms)^([ \t]*)```(\\w*)\n(.*?)^[ \t]*```")
 
 // shellCommands splits a shell block into commands: comment and blank
 // lines dropped, continuation lines joined.
@@ -210,7 +228,7 @@ func shellCommands(block string) []string {
 // runShell runs cmds in one bash (so a variable set by one is seen by the
 // next) in dir, and returns each command's standard output. A command
 // that exits non-zero fails the test.
-func runShell(t *testing.T, dir string, cmds []string) []string {
+func runShell(t *testing.T, dir string, env []string, cmds []string) []string {
 	t.Helper()
 	const mark = "@@aunsorm-readme-end"
 	var script strings.Builder
@@ -219,7 +237,7 @@ func runShell(t *testing.T, dir string, cmds []string) []string {
 	}
 	sh := exec.Command("bash", "-c", script.String())
 	sh.Dir = dir
-	sh.Env = readmeEnv()
+	sh.Env = env
 	var stderr syncBuffer
 	sh.Stderr = &stderr
 	out, err := sh.Output()
@@ -291,4 +309,110 @@ func waitHealthyTLS(t *testing.T, d *daemon, caFile, url string) {
 		}
 	}
 	t.Fatalf("daemon not healthy at %s within 15s\n%s", url, tail(d.logs.String(), 40))
+}
+
+// TestPluginAuthoring follows docs/plugin-authoring.md from an empty
+// folder to a pinned plugin answering through the gateway, with the
+// guide's own code and commands: the module set up against this checkout
+// as section 1 says, main.go and its test from sections 2 and 4, the
+// build, the test run, the pin, the validation, the daemon and the call.
+//
+// Offline, one step differs: `go mod tidy` would also resolve the test
+// dependencies of every dependency, which no test's module cache holds,
+// so the module starts from the SDK's go.sum and the go commands resolve
+// its requirements with -mod=mod from the cache.
+func TestPluginAuthoring(t *testing.T) {
+	raw, err := os.ReadFile("../docs/plugin-authoring.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(raw)
+	sdk, err := filepath.Abs("../sdk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	goBlocks := fencedBlocks(t, doc, "## 2. Implement", "go")
+	testBlocks := fencedBlocks(t, doc, "## 4. Test it without the daemon", "go")
+	start := shellCommands(shellBlock(t, doc, "## 1. Start a module"))
+	fromCheckout := shellCommands(shellBlock(t, doc, "Working from a checkout"))
+	build := shellCommands(shellBlock(t, doc, "## 3. Build"))
+	test := shellCommands(shellBlock(t, doc, "## 4. Test it without the daemon"))
+	validate := shellCommands(shellBlock(t, doc, "## 5. Add it"))
+	pin := shellCommands(shellBlock(t, doc, "## 6. Pin the binary"))
+	pinned := fencedBlocks(t, doc, "## 6. Pin the binary", "hcl")[0]
+	run := fencedBlocks(t, doc, "## 7. Run it and call it", "sh")
+	if len(start) != 3 || !strings.HasPrefix(start[0], "mkdir aunsorm-plugin-hello && cd aunsorm-plugin-hello") ||
+		len(fromCheckout) != 2 || fromCheckout[1] != "go mod tidy" || len(run) != 2 {
+		t.Fatalf("docs/plugin-authoring.md changed shape; update this test:\n%q\n%q\n%q", start, fromCheckout, run)
+	}
+
+	work := t.TempDir()
+	dir := filepath.Join(work, "aunsorm-plugin-hello")
+	env := append(readmeEnv(), "PATH="+bins.dir+string(os.PathListSeparator)+os.Getenv("PATH"), "GOFLAGS=-mod=mod", "GOPROXY=off")
+	runShell(t, work, env, []string{strings.SplitN(start[0], " && ", 2)[0]})
+	must(t, os.WriteFile(filepath.Join(dir, "main.go"), []byte(goBlocks[0]), 0o644))
+	must(t, os.WriteFile(filepath.Join(dir, "hello_test.go"), []byte(testBlocks[0]), 0o644))
+	sum, err := os.ReadFile(filepath.Join(sdk, "go.sum"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmds := []string{start[1], strings.ReplaceAll(fromCheckout[0], "/path/to/aunsorm/sdk", sdk)}
+	runShell(t, dir, env, cmds)
+	must(t, os.WriteFile(filepath.Join(dir, "go.sum"), sum, 0o644))
+	runShell(t, dir, env, append(build, test...))
+
+	// Pin: both ways of taking the digest agree.
+	outs := runShell(t, dir, env, pin)
+	digest := strings.Fields(outs[0])[0]
+	if len(outs) != 2 || len(digest) != 64 || strings.Fields(outs[1])[0] != digest {
+		t.Fatalf("the two digests differ: %q", outs)
+	}
+
+	// config.hcl: a gateway on a free port with the development CA, and the
+	// guide's pinned block with this build's digest and a free listener.
+	gw := freePort(t)
+	_, gwPort, _ := net.SplitHostPort(gw)
+	block := regexp.MustCompile(`sha256\s*=\s*"[0-9a-f]{64}"`).ReplaceAllString(pinned, fmt.Sprintf("sha256  = %q", digest))
+	block = strings.Replace(block, `"127.0.0.1:50040"`, fmt.Sprintf("%q", freePort(t)), 1)
+	if !strings.Contains(block, digest) {
+		t.Fatalf("the guide's pinned block has no sha256 line:\n%s", pinned)
+	}
+	cfg := fmt.Sprintf("data_dir = \"./data\"\ngateway {\n  listen = %q\n  tls {\n    dev = true\n  }\n}\n%s", gw, block)
+	must(t, os.WriteFile(filepath.Join(dir, "config.hcl"), []byte(cfg), 0o600))
+	if out := runShell(t, dir, env, validate)[0]; !strings.Contains(out, "configuration is valid (1 plugin") {
+		t.Fatalf("%s printed:\n%s", validate[0], out)
+	}
+
+	// Run it, as section 7 says, and call it through the gateway.
+	serve := shellCommands(run[0])
+	if len(serve) != 1 || serve[0] != "aunsormd serve -config config.hcl" {
+		t.Fatalf("section 7 runs %q; update this test", serve)
+	}
+	d := &daemon{t: t, dir: dir, logs: &syncBuffer{}, done: make(chan struct{})}
+	d.cmd = exec.Command(bins.daemon, "serve", "-config", "config.hcl")
+	d.cmd.Dir = dir
+	d.cmd.Env = env
+	d.cmd.Stdout, d.cmd.Stderr = d.logs, d.logs
+	must(t, d.cmd.Start())
+	go func() { d.exit = d.cmd.Wait(); close(d.done) }()
+	t.Cleanup(func() {
+		d.stop()
+		if t.Failed() {
+			t.Logf("daemon log:\n%s", tail(d.logs.String(), 60))
+		}
+	})
+	waitHealthyTLS(t, d, filepath.Join(dir, "data", "tls", "ca.pem"), "https://127.0.0.1:"+gwPort+"/health")
+	call := strings.ReplaceAll(shellCommands(run[1])[0], "127.0.0.1:50010", "127.0.0.1:"+gwPort)
+	out := runShell(t, dir, env, []string{call})[0]
+	var greeting struct{ Greeting, ID, Time string }
+	if err := json.Unmarshal([]byte(out), &greeting); err != nil || greeting.Greeting != "hello, Aunsorm" || len(greeting.ID) != 32 || greeting.Time == "" {
+		t.Fatalf("%s\nanswered %s (%v)", call, out, err)
+	}
+	// Log lines below warn reach stdout in batches (log.flush_interval).
+	ready := regexp.MustCompile(`"plugin":"hello","kind":"hello","version":"0.1.0","pid":\d+.*"message":"plugin ready"`)
+	for deadline := time.Now().Add(5 * time.Second); !ready.MatchString(d.logs.String()); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the daemon did not log `plugin ready` with the plugin's name, kind, version and pid, as section 7 says")
+		}
+	}
 }
