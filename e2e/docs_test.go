@@ -16,13 +16,15 @@ import (
 	"time"
 )
 
-// TestDocCommands runs the README's tour, its operator commands and
-// docs/clock-attestation.md's "verify a snapshot yourself" as written, in a directory laid out like a checkout after `make build`: the
+// TestDocCommands runs, as written, the commands the documents give for
+// a running daemon: the README's tour and operator commands, the admin
+// API call in docs/operations.md, the snapshot check in
+// docs/clock-attestation.md and each plugin README's examples. They run in
+// a directory laid out like a checkout after `make build`, against the
 // daemon started as `make run` starts it (config.hcl.example, data under
-// ./data, the development CA it issues itself), then every command of the
-// two shell blocks in one shell. Only the ports differ, so that the test
-// runs beside others: the gateway's and the plugins' listeners are moved
-// to free ones, in the config and in the commands alike.
+// ./data, the development CA it issues itself). Only the ports differ, so
+// that the test runs beside others: the gateway's and the plugins'
+// listeners are moved to free ones, in the config and in the commands.
 func TestDocCommands(t *testing.T) {
 	for _, tool := range []string{"bash", "curl", "python3"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -151,6 +153,76 @@ func TestDocCommands(t *testing.T) {
 	}
 	if !regexp.MustCompile(`\b[0-9a-f]{64}\b`).MatchString(outputOf(cmds, outs, "plugin sha256")) {
 		t.Errorf("plugin sha256 printed no digest:\n%s", outputOf(cmds, outs, "plugin sha256"))
+	}
+
+	// The admin API as docs/operations.md calls it.
+	ops, err := os.ReadFile("../docs/operations.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := shellCommands(shellBlock(t, string(ops), "| `GET /v1/runtime` |"))
+	var plugins struct {
+		Plugins []struct{ Name, Status string }
+	}
+	if out := runShell(t, dir, readmeEnv(), admin)[0]; json.Unmarshal([]byte(out), &plugins) != nil || len(plugins.Plugins) != 2 {
+		t.Errorf("%s\nanswered %s", admin[0], out)
+	}
+
+	// Each plugin's README: its examples in order, in one shell.
+	for _, tc := range []struct {
+		readme, marker string
+		want           map[string]string // command containing key -> output containing value
+	}{
+		{"../plugins/crypto/README.md", "The examples go through the gateway", map[string]string{
+			"/crypto/decrypt": `"plaintext":"aGVsbG8"`,
+			"/crypto/verify":  `"valid":true`,
+			"/crypto/hmac":    `"mac":"`,
+			"/crypto/hash":    `"digest":"`,
+			"/derive-key":     `"key":"`,
+			"random?bytes=32": `"bytes":32`,
+			"/random/number":  `"min":1,"max":6`,
+		}},
+		{"../plugins/pqc/README.md", "Examples through the gateway", map[string]string{
+			"/pqc/capabilities":       `"algorithms"`,
+			"/pqc/x-wing/keygen":      `"public_key":"`,
+			"/pqc/ml-dsa/verify":      `"valid":true`,
+			"/pqc/slh-dsa/sign":       `"signature":"`,
+			"/pqc/ml-kem/decapsulate": `"shared_secret":"`,
+		}},
+	} {
+		md, err := os.ReadFile(tc.readme)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cmds []string
+		for _, b := range fencedBlocks(t, string(md), tc.marker, "sh") {
+			cmds = append(cmds, shellCommands(port50010.ReplaceAllString(b, "localhost:"+port))...)
+		}
+		outs := runShell(t, dir, readmeEnv(), cmds)
+		for i, out := range outs {
+			if out = strings.TrimSpace(out); out == "" {
+				continue
+			}
+			var body map[string]any
+			if err := json.Unmarshal([]byte(out), &body); err != nil || body["error"] != nil {
+				t.Errorf("%s: %s\nanswered %s", tc.readme, cmds[i], out)
+			}
+		}
+		for what, want := range tc.want {
+			if out := outputOf(cmds, outs, what); !strings.Contains(out, want) {
+				t.Errorf("%s: the command with %s answered %q, want %s", tc.readme, what, out, want)
+			}
+		}
+		if enc := outputOf(cmds, outs, "/pqc/ml-kem/encapsulate"); enc != "" {
+			var a, b struct {
+				SharedSecret string `json:"shared_secret"`
+			}
+			_ = json.Unmarshal([]byte(enc), &a)
+			_ = json.Unmarshal([]byte(outputOf(cmds, outs, "/pqc/ml-kem/decapsulate")), &b)
+			if a.SharedSecret == "" || a.SharedSecret != b.SharedSecret {
+				t.Errorf("%s: encapsulate and decapsulate disagree: %q vs %q", tc.readme, a.SharedSecret, b.SharedSecret)
+			}
+		}
 	}
 }
 
