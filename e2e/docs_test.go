@@ -78,21 +78,10 @@ func TestDocCommands(t *testing.T) {
 	}
 
 	// make run: ./bin/aunsormd serve -config config.hcl.example
-	d := &daemon{t: t, dir: dir, cfgPath: filepath.Join(dir, "config.hcl.example"), logs: &syncBuffer{}, done: make(chan struct{})}
-	d.cmd = exec.Command("./bin/aunsormd", "serve", "-config", "config.hcl.example")
-	d.cmd.Dir = dir
-	d.cmd.Env = readmeEnv()
-	d.cmd.Stdout, d.cmd.Stderr = d.logs, d.logs
-	if err := d.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { d.exit = d.cmd.Wait(); close(d.done) }()
-	t.Cleanup(func() {
-		d.stop()
-		if t.Failed() {
-			t.Logf("daemon log:\n%s", tail(d.logs.String(), 60))
-		}
-	})
+	d := &daemon{t: t, dir: dir, cfgPath: filepath.Join(dir, "config.hcl.example")}
+	cmd := exec.Command("./bin/aunsormd", "serve", "-config", "config.hcl.example")
+	cmd.Dir, cmd.Env = dir, readmeEnv()
+	d.start(cmd)
 	waitHealthyTLS(t, d, filepath.Join(dir, "data", "tls", "ca.pem"), "https://localhost:"+port+"/health")
 
 	port50010 := regexp.MustCompile(`\blocalhost:50010\b`)
@@ -460,19 +449,10 @@ func TestPluginAuthoring(t *testing.T) {
 	if len(serve) != 1 || serve[0] != "aunsormd serve -config config.hcl" {
 		t.Fatalf("section 7 runs %q; update this test", serve)
 	}
-	d := &daemon{t: t, dir: dir, logs: &syncBuffer{}, done: make(chan struct{})}
-	d.cmd = exec.Command(bins.daemon, "serve", "-config", "config.hcl")
-	d.cmd.Dir = dir
-	d.cmd.Env = env
-	d.cmd.Stdout, d.cmd.Stderr = d.logs, d.logs
-	must(t, d.cmd.Start())
-	go func() { d.exit = d.cmd.Wait(); close(d.done) }()
-	t.Cleanup(func() {
-		d.stop()
-		if t.Failed() {
-			t.Logf("daemon log:\n%s", tail(d.logs.String(), 60))
-		}
-	})
+	d := &daemon{t: t, dir: dir, cfgPath: filepath.Join(dir, "config.hcl")}
+	cmd := exec.Command(bins.daemon, "serve", "-config", "config.hcl")
+	cmd.Dir, cmd.Env = dir, env
+	d.start(cmd)
 	waitHealthyTLS(t, d, filepath.Join(dir, "data", "tls", "ca.pem"), "https://127.0.0.1:"+gwPort+"/health")
 	call := strings.ReplaceAll(shellCommands(run[1])[0], "127.0.0.1:50010", "127.0.0.1:"+gwPort)
 	out := runShell(t, dir, env, []string{call})[0]

@@ -193,24 +193,11 @@ func startDaemon(t testing.TB, o daemonOpts) *daemon {
 	for name := range o.Plugins {
 		ports[name] = freePort(t)
 	}
-	d := &daemon{t: t, dir: dir, url: "http://" + gw, ports: ports, logs: &syncBuffer{}, done: make(chan struct{})}
+	d := &daemon{t: t, dir: dir, url: "http://" + gw, ports: ports}
 	d.cfgPath = writeConfig(t, dir, o, gw, ports)
-	d.cmd = exec.Command(bins.daemon, "serve", "-config", d.cfgPath)
-	d.cmd.Env = append(os.Environ(), o.Env...)
-	d.cmd.Stdout, d.cmd.Stderr = d.logs, d.logs
-	if err := d.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { d.exit = d.cmd.Wait(); close(d.done) }()
-	t.Cleanup(func() {
-		d.stop()
-		if strings.Contains(d.logs.String(), "WARNING: DATA RACE") {
-			t.Errorf("the race detector fired in the daemon or a plugin:\n%s", d.logs.String())
-		}
-		if t.Failed() {
-			t.Logf("daemon log:\n%s", tail(d.logs.String(), 60))
-		}
-	})
+	cmd := exec.Command(bins.daemon, "serve", "-config", d.cfgPath)
+	cmd.Env = append(os.Environ(), o.Env...)
+	d.start(cmd)
 	if !o.NoWait {
 		d.waitHealthy(15 * time.Second)
 	}
@@ -240,22 +227,33 @@ func (d *daemon) restart() *daemon {
 			}
 		}
 	}
-	d2 := &daemon{t: d.t, dir: d.dir, url: d.url, ports: d.ports, cfgPath: d.cfgPath, logs: &syncBuffer{}, done: make(chan struct{})}
-	d2.cmd = exec.Command(bins.daemon, "serve", "-config", d.cfgPath)
-	d2.cmd.Env = d.cmd.Env
-	d2.cmd.Stdout, d2.cmd.Stderr = d2.logs, d2.logs
-	if err := d2.cmd.Start(); err != nil {
-		d.t.Fatal(err)
-	}
-	go func() { d2.exit = d2.cmd.Wait(); close(d2.done) }()
-	d.t.Cleanup(func() {
-		d2.stop()
-		if d.t.Failed() {
-			d.t.Logf("restarted daemon log:\n%s", tail(d2.logs.String(), 60))
-		}
-	})
+	d2 := &daemon{t: d.t, dir: d.dir, url: d.url, ports: d.ports, cfgPath: d.cfgPath}
+	cmd := exec.Command(bins.daemon, "serve", "-config", d.cfgPath)
+	cmd.Env = d.cmd.Env
+	d2.start(cmd)
 	d2.waitHealthy(15 * time.Second)
 	return d2
+}
+
+// start runs cmd as d's process: its output collected, stopped when the
+// test ends, its log shown when the test failed, a data race reported.
+func (d *daemon) start(cmd *exec.Cmd) {
+	d.t.Helper()
+	d.cmd, d.logs, d.done = cmd, &syncBuffer{}, make(chan struct{})
+	cmd.Stdout, cmd.Stderr = d.logs, d.logs
+	if err := cmd.Start(); err != nil {
+		d.t.Fatal(err)
+	}
+	go func() { d.exit = cmd.Wait(); close(d.done) }()
+	d.t.Cleanup(func() {
+		d.stop()
+		if strings.Contains(d.logs.String(), "WARNING: DATA RACE") {
+			d.t.Errorf("the race detector fired in the daemon or a plugin:\n%s", d.logs.String())
+		}
+		if d.t.Failed() {
+			d.t.Logf("daemon log (%s):\n%s", strings.Join(cmd.Args, " "), tail(d.logs.String(), 60))
+		}
+	})
 }
 
 func tail(s string, n int) string {
