@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -259,5 +260,38 @@ func TestEd25519KeysInterop(t *testing.T) {
 	sg := do(t, "POST", d.url+"/crypto/sign", map[string]any{"algorithm": "Ed25519", "private_key": kp.json["private_key"], "message": b64.EncodeToString([]byte("m"))})
 	if !ed25519.Verify(pub.(ed25519.PublicKey), []byte("m"), mustB64(t, sg.json["signature"])) {
 		t.Fatal("signature does not verify with Go")
+	}
+}
+
+// TestHeadLikeGet: HEAD answers as GET would, without the body, whether
+// the gateway answers itself or a plugin does over the framed socket; the
+// length is the one GET would have (RFC 9110, sections 9.3.2 and 8.6).
+func TestHeadLikeGet(t *testing.T) {
+	d := startDaemon(t, daemonOpts{Plugins: map[string]string{"crypto": ""}})
+	for _, tc := range []struct{ name, url string }{
+		{"gateway-health", d.url + "/health"},
+		{"gateway-attestation", d.url + "/clock/attestation"},
+		{"plugin-through-gateway", d.url + "/crypto/random?bytes=8"},
+		{"plugin-direct", "http://" + d.ports["crypto"] + "/crypto/random?bytes=8"},
+	} {
+		t.Run("ok/"+tc.name, func(t *testing.T) {
+			get := do(t, "GET", tc.url, nil)
+			head := do(t, "HEAD", tc.url, nil)
+			if get.status != 200 || head.status != 200 || len(head.body) != 0 {
+				t.Fatalf("GET %d, HEAD %d with %d body bytes", get.status, head.status, len(head.body))
+			}
+			if head.header.Get("Content-Type") != get.header.Get("Content-Type") || head.header.Get("X-Request-Id") == "" {
+				t.Fatalf("HEAD header %v, GET header %v", head.header, get.header)
+			}
+			// /health's and the attestation's length moves with the numbers in
+			// them; random bytes of one size always encode to one length.
+			if cl := head.header.Get("Content-Length"); strings.Contains(tc.url, "/crypto/") && cl != strconv.Itoa(len(get.body)) {
+				t.Fatalf("HEAD Content-Length %q, GET sent %d bytes", cl, len(get.body))
+			}
+		})
+	}
+	r := do(t, "POST", d.url+"/health", "{}")
+	if r.status != 405 || r.header.Get("Allow") != "GET, HEAD" {
+		t.Fatalf("POST /health: %d, Allow %q", r.status, r.header.Get("Allow"))
 	}
 }

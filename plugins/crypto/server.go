@@ -47,7 +47,7 @@ func (s *server) Handler() http.Handler {
 	// No path cleaning: a non-canonical path is a 404, not a redirect.
 	m := mux.NewRouter().SkipClean(true)
 	for _, rt := range routes {
-		m.Handle(rt.path, s.adapt(rt.handle)).Methods(rt.method)
+		m.Handle(rt.path, s.adapt(rt.handle)).Methods(withHead(rt.method)...)
 	}
 	m.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		apierror.Write(w, r, apierror.NotFound("no such endpoint: %s", clip(r.URL.Path)))
@@ -56,7 +56,7 @@ func (s *server) Handler() http.Handler {
 		var allow []string
 		for _, rt := range routes {
 			if rt.path == r.URL.Path {
-				allow = append(allow, rt.method)
+				allow = append(allow, withHead(rt.method)...)
 			}
 		}
 		if len(allow) > 0 {
@@ -65,6 +65,15 @@ func (s *server) Handler() http.Handler {
 		apierror.Write(w, r, apierror.MethodNotAllowed(r.Method))
 	})
 	return m
+}
+
+// withHead adds HEAD to GET: a GET resource answers HEAD too (RFC 9110,
+// section 9.3.2), with the same status and header fields and no body.
+func withHead(method string) []string {
+	if method == http.MethodGet {
+		return []string{http.MethodGet, http.MethodHead}
+	}
+	return []string{method}
 }
 
 // adapt turns an operation into an http.Handler.

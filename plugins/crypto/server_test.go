@@ -198,8 +198,8 @@ func TestRouting(t *testing.T) {
 		{"fail/case", http.MethodPost, "/Crypto/encrypt", http.StatusNotFound, "not_found", ""},
 		{"fail/get-encrypt", http.MethodGet, "/crypto/encrypt", http.StatusMethodNotAllowed, "method_not_allowed", "POST"},
 		{"fail/put-sign", http.MethodPut, "/crypto/sign", http.StatusMethodNotAllowed, "method_not_allowed", "POST"},
-		{"fail/post-random", http.MethodPost, "/crypto/random", http.StatusMethodNotAllowed, "method_not_allowed", "GET"},
-		{"fail/delete-number", http.MethodDelete, "/random/number", http.StatusMethodNotAllowed, "method_not_allowed", "GET"},
+		{"fail/post-random", http.MethodPost, "/crypto/random", http.StatusMethodNotAllowed, "method_not_allowed", "GET, HEAD"},
+		{"fail/delete-number", http.MethodDelete, "/random/number", http.StatusMethodNotAllowed, "method_not_allowed", "GET, HEAD"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

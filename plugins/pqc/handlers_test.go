@@ -224,13 +224,15 @@ func TestRouting(t *testing.T) {
 	tests := []struct {
 		name, method, path, ctype string
 		status                    int
-		code                      string
+		code, allow               string
 	}{
-		{"ok/capabilities", http.MethodGet, "/pqc/capabilities", "", 200, ""},
-		{"fail/method", http.MethodGet, "/pqc/ml-kem/keygen", "", 405, "method_not_allowed"},
-		{"fail/not_found", http.MethodPost, "/pqc/ml-kem/sign", "application/json", 404, "not_found"},
-		{"fail/media_type", http.MethodPost, "/pqc/ml-kem/keygen", "text/plain", 415, "unsupported_media_type"},
-		{"fail/empty_body", http.MethodPost, "/pqc/ml-kem/keygen", "application/json", 400, codeInvalidRequest},
+		{"ok/capabilities", http.MethodGet, "/pqc/capabilities", "", 200, "", ""},
+		{"ok/capabilities-head", http.MethodHead, "/pqc/capabilities", "", 200, "", ""},
+		{"fail/method", http.MethodGet, "/pqc/ml-kem/keygen", "", 405, "method_not_allowed", "POST"},
+		{"fail/method-capabilities", http.MethodPost, "/pqc/capabilities", "", 405, "method_not_allowed", "GET, HEAD"},
+		{"fail/not_found", http.MethodPost, "/pqc/ml-kem/sign", "application/json", 404, "not_found", ""},
+		{"fail/media_type", http.MethodPost, "/pqc/ml-kem/keygen", "text/plain", 415, "unsupported_media_type", ""},
+		{"fail/empty_body", http.MethodPost, "/pqc/ml-kem/keygen", "application/json", 400, codeInvalidRequest, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -242,6 +244,9 @@ func TestRouting(t *testing.T) {
 			h.ServeHTTP(rec, req)
 			if rec.Code != tc.status || !strings.Contains(rec.Body.String(), tc.code) {
 				t.Fatalf("status %d body %s", rec.Code, rec.Body)
+			}
+			if got := rec.Header().Get("Allow"); got != tc.allow {
+				t.Fatalf("Allow %q, want %q", got, tc.allow)
 			}
 		})
 	}

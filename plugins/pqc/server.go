@@ -92,9 +92,6 @@ func (s *server) Handler() http.Handler {
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		apierror.Write(w, r, apierror.NotFound("no such endpoint %s", r.URL.Path))
 	})
-	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		apierror.Write(w, r, apierror.MethodNotAllowed(r.Method))
-	})
 	routes := []struct {
 		method, path string
 		handle       func(http.ResponseWriter, *http.Request) error
@@ -113,9 +110,19 @@ func (s *server) Handler() http.Handler {
 		{http.MethodPost, "/pqc/slh-dsa/sign", s.sigSign(routeSLHDSA)},
 		{http.MethodPost, "/pqc/slh-dsa/verify", s.sigVerify(routeSLHDSA)},
 	}
+	allow := map[string]string{} // path -> its Allow header
 	for _, rt := range routes {
-		r.Handle(rt.path, s.wrap(rt.handle)).Methods(rt.method)
+		methods := []string{rt.method}
+		if rt.method == http.MethodGet {
+			methods = append(methods, http.MethodHead) // RFC 9110, section 9.3.2
+		}
+		r.Handle(rt.path, s.wrap(rt.handle)).Methods(methods...)
+		allow[rt.path] = strings.Join(methods, ", ")
 	}
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow[r.URL.Path])
+		apierror.Write(w, r, apierror.MethodNotAllowed(r.Method))
+	})
 	return r
 }
 

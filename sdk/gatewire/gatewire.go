@@ -334,6 +334,20 @@ func DecodeResponse(p []byte) (*Response, error) {
 // (non-informational) three-digit status, as HTTP/1.1 would carry it.
 func ValidStatus(status int) bool { return status >= 200 && status <= 999 }
 
+// ValidContentLength reports whether vv is one Content-Length value: a
+// decimal number of octets, without sign or spaces, that fits an int64.
+func ValidContentLength(vv []string) bool {
+	if len(vv) != 1 || vv[0] == "" || len(vv[0]) > 18 {
+		return false
+	}
+	for i := 0; i < len(vv[0]); i++ {
+		if vv[0][i] < '0' || vv[0][i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // ValidMethod reports whether m is an HTTP method token.
 func ValidMethod(m string) bool {
 	if m == "" || len(m) > 32 {

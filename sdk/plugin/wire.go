@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -399,18 +400,34 @@ func (w *wireWriter) Flush() {}
 
 // frame encodes the response as net/http would send it: a sniffed
 // Content-Type when the handler set none, no body for HEAD, 204 and 304.
+// The frame's body gives the length; only an answer to HEAD carries a
+// Content-Length field: the length GET would have (RFC 9110, section
+// 8.6), the handler's own when it set a valid one, else what it wrote.
 func (w *wireWriter) frame(b []byte, method string) ([]byte, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
-	body := w.body.Bytes()
-	if method == http.MethodHead || w.status == http.StatusNoContent || w.status == http.StatusNotModified {
-		body = nil
+	written := w.body.Bytes()
+	bodyAllowed := w.status != http.StatusNoContent && w.status != http.StatusNotModified
+	if _, ok := w.h["Content-Type"]; !ok && bodyAllowed && len(written) > 0 && w.h.Get("Content-Encoding") == "" {
+		w.h["Content-Type"] = []string{http.DetectContentType(written)}
 	}
-	if _, ok := w.h["Content-Type"]; !ok && len(body) > 0 && w.h.Get("Content-Encoding") == "" {
-		w.h["Content-Type"] = []string{http.DetectContentType(body)}
-	}
-	delete(w.h, "Content-Length")
 	delete(w.h, "Transfer-Encoding")
+	body := written
+	switch {
+	case !bodyAllowed:
+		body = nil
+		delete(w.h, "Content-Length")
+	case method == http.MethodHead:
+		body = nil
+		if !gatewire.ValidContentLength(w.h["Content-Length"]) {
+			delete(w.h, "Content-Length")
+			if len(written) > 0 {
+				w.h["Content-Length"] = []string{strconv.Itoa(len(written))}
+			}
+		}
+	default:
+		delete(w.h, "Content-Length")
+	}
 	return gatewire.AppendResponse(b, w.status, w.h, body)
 }

@@ -115,6 +115,7 @@ func TestWireResponseLikeNetHTTP(t *testing.T) {
 		switch r.URL.Path {
 		case "/sniff":
 			w.Write([]byte("<html><body>x</body></html>"))
+		case "/empty":
 		case "/nocontent":
 			w.WriteHeader(http.StatusNoContent)
 			w.Write([]byte("dropped"))
@@ -136,9 +137,17 @@ func TestWireResponseLikeNetHTTP(t *testing.T) {
 	if r := receive(t, c, br); r.Status != 204 || len(r.Body) != 0 {
 		t.Fatalf("204: %d %q", r.Status, r.Body)
 	}
-	send(t, c, &gatewire.Request{Method: "HEAD", URI: "/x"})
-	if r := receive(t, c, br); r.Status != 200 || len(r.Body) != 0 {
-		t.Fatalf("HEAD: %d %q", r.Status, r.Body)
+	// HEAD: no body, and the length GET would have, as net/http says it:
+	// the handler's own Content-Length, else what it wrote, else none.
+	for uri, want := range map[string]string{"/x": "999", "/sniff": "27", "/empty": "", "/nocontent": ""} {
+		send(t, c, &gatewire.Request{Method: "HEAD", URI: uri})
+		if r := receive(t, c, br); len(r.Body) != 0 || r.Header.Get("Content-Length") != want {
+			t.Fatalf("HEAD %s: %d %q, Content-Length %q, want %q", uri, r.Status, r.Body, r.Header.Get("Content-Length"), want)
+		}
+	}
+	send(t, c, &gatewire.Request{Method: "HEAD", URI: "/sniff"})
+	if r := receive(t, c, br); r.Header.Get("Content-Type") != "text/html; charset=utf-8" {
+		t.Fatalf("HEAD sniffed %q", r.Header.Get("Content-Type"))
 	}
 	send(t, c, &gatewire.Request{Method: "GET", URI: "/early"})
 	if r := receive(t, c, br); r.Status != http.StatusTeapot {

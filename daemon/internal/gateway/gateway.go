@@ -64,14 +64,16 @@ func New(opts Options) *Gateway {
 	r := mux.NewRouter()
 	r.StrictSlash(false)
 	// Routes served by the gateway itself; everything else is a plugin's.
-	r.Methods(http.MethodGet).Path("/health").HandlerFunc(g.serveHealth)
-	r.Methods(http.MethodGet).Path("/clock/attestation").HandlerFunc(g.serveAttestation)
+	// HEAD as GET without the body (RFC 9110, section 9.3.2), for health
+	// checkers that probe with it.
+	r.Methods(http.MethodGet, http.MethodHead).Path("/health").HandlerFunc(g.serveHealth)
+	r.Methods(http.MethodGet, http.MethodHead).Path("/clock/attestation").HandlerFunc(g.serveAttestation)
 	// Every other path is a plugin's: the proxy is the router's fallback
 	// and routes by the supervisor's prefixes itself (no pattern per plugin;
 	// mux still wraps the request with its empty route context).
 	r.NotFoundHandler = g.proxy
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Allow", http.MethodGet)
+		w.Header().Set("Allow", "GET, HEAD")
 		apierror.Write(w, r, apierror.MethodNotAllowed(r.Method))
 	})
 

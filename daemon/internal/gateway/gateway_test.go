@@ -158,6 +158,7 @@ func TestGatewayRoutes(t *testing.T) {
 		code         string // JSON error code; "" for a document
 	}{
 		{"ok/attestation", fresh, http.MethodGet, "/clock/attestation", 200, ""},
+		{"ok/attestation-head", fresh, http.MethodHead, "/clock/attestation", 200, ""},
 		{"ok/attestation-served-while-stale", stale, http.MethodGet, "/clock/attestation", 200, ""},
 		{"fail/unknown-route", fresh, http.MethodGet, "/nope", 404, "not_found"},
 		{"fail/unknown-nested-route", fresh, http.MethodPost, "/crypto/hash", 404, "not_found"},
@@ -171,6 +172,9 @@ func TestGatewayRoutes(t *testing.T) {
 			rec := serve(tc.g, tc.method, tc.path, strings.NewReader("{}"))
 			if rec.Code != tc.status {
 				t.Fatalf("status %d, want %d: %s", rec.Code, tc.status, rec.Body)
+			}
+			if tc.status == 405 && rec.Header().Get("Allow") != "GET, HEAD" {
+				t.Fatalf("405 with Allow %q", rec.Header().Get("Allow"))
 			}
 			if tc.code == "" {
 				var doc attest.Document

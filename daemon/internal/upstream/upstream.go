@@ -337,7 +337,7 @@ func (p *Pool) exchange(ctx context.Context, c *conn, req *Request, head, rest [
 			return nil, err
 		}
 		if p.opts.Wire {
-			return p.readFrame(c, stop)
+			return p.readFrame(c, stop, req.Method)
 		}
 		resp, err := http.ReadResponse(c.br, &http.Request{Method: req.Method})
 		if err != nil {
@@ -365,7 +365,9 @@ func (p *Pool) exchange(ctx context.Context, c *conn, req *Request, head, rest [
 }
 
 // readFrame reads a framed response; its body is served from the frame.
-func (p *Pool) readFrame(c *conn, stop func() bool) (*http.Response, error) {
+// The frame's body gives the length, except in an answer to HEAD, whose
+// Content-Length field (if any) is the length GET would have.
+func (p *Pool) readFrame(c *conn, stop func() bool, method string) (*http.Response, error) {
 	var err error
 	c.frame, err = gatewire.ReadFrame(c.br, c.frame, p.opts.MaxResponse)
 	if err != nil {
@@ -383,6 +385,14 @@ func (p *Pool) readFrame(c *conn, stop func() bool) (*http.Response, error) {
 	if cap(c.frame) > 1<<20 {
 		defer func() { c.frame = nil }() // the body keeps its slice; the connection drops it
 	}
+	length := int64(len(fr.Body))
+	if method == http.MethodHead {
+		length = -1 // unknown unless the plugin says
+		if cl := fr.Header["Content-Length"]; gatewire.ValidContentLength(cl) {
+			length, _ = strconv.ParseInt(cl[0], 10, 64)
+		}
+	}
+	delete(fr.Header, "Content-Length")
 	return &http.Response{
 		Status:        strconv.Itoa(fr.Status) + " " + http.StatusText(fr.Status),
 		StatusCode:    fr.Status,
@@ -390,7 +400,7 @@ func (p *Pool) readFrame(c *conn, stop func() bool) (*http.Response, error) {
 		ProtoMajor:    1,
 		ProtoMinor:    1,
 		Header:        fr.Header,
-		ContentLength: int64(len(fr.Body)),
+		ContentLength: length,
 		Body:          &body{rc: io.NopCloser(bytes.NewReader(fr.Body)), c: c, p: p, stop: stop, keep: true},
 	}, nil
 }

@@ -451,6 +451,51 @@ func TestWireRoundTrip(t *testing.T) {
 	}
 }
 
+// A frame's body gives the length; an answer to HEAD carries the length
+// GET would have in its Content-Length field, or none.
+func TestWireContentLength(t *testing.T) {
+	p, _ := wireServer(t, func(_ int, r *gatewire.Request) []byte {
+		h := http.Header{}
+		if cl := r.Header.Get("X-Cl"); cl != "" {
+			h["Content-Length"] = []string{cl}
+		}
+		var body []byte
+		if r.Method != http.MethodHead {
+			body = []byte("four")
+		}
+		b, _ := gatewire.AppendResponse(nil, 200, h, body)
+		return b
+	})
+	tests := []struct {
+		name, method, cl string
+		want             int64
+	}{
+		{"ok/get-body-wins", "GET", "999", 4},
+		{"ok/get", "GET", "", 4},
+		{"ok/head-says-get-length", "HEAD", "33", 33},
+		{"ok/head-unknown", "HEAD", "", -1},
+		{"fail/head-negative", "HEAD", "-1", -1},
+		{"fail/head-not-a-number", "HEAD", "3 3", -1},
+		{"fail/head-too-long", "HEAD", "1234567890123456789", -1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rq := req(tc.method, "/", nil)
+			if tc.cl != "" {
+				rq.Header = http.Header{"X-Cl": {tc.cl}}
+			}
+			resp, err := p.Do(context.Background(), rq)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body := readAll(t, resp)
+			if resp.ContentLength != tc.want || resp.Header.Get("Content-Length") != "" || (tc.method == "GET") != (body == "four") {
+				t.Fatalf("ContentLength %d, header %q, body %q", resp.ContentLength, resp.Header.Get("Content-Length"), body)
+			}
+		})
+	}
+}
+
 func TestWireRetryAndNoReplay(t *testing.T) {
 	ok, _ := gatewire.AppendResponse(nil, 200, nil, []byte("ok"))
 	// Closed while idle after every answer: each request is retried once.
