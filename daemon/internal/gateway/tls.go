@@ -49,7 +49,9 @@ func TLSConfig(c config.TLS, rand io.Reader, now time.Time) (*tls.Config, error)
 	return &tls.Config{
 		MinVersion:   tls.VersionTLS12,
 		Certificates: []tls.Certificate{cert},
-		NextProtos:   []string{"h2", "http/1.1"},
+		// http/1.0 too: Go refuses a handshake whose ALPN offer shares
+		// nothing with these, and an HTTP/1.0 client may offer only that.
+		NextProtos: []string{"h2", "http/1.1", "http/1.0"},
 		// TLS 1.2 suites limited to AEAD with forward secrecy; TLS 1.3
 		// suites and the key exchanges (X25519MLKEM768 first) are Go's defaults.
 		CipherSuites: []uint16{

@@ -103,10 +103,34 @@ func TestTLSConfigDev(t *testing.T) {
 				t.Fatalf("suite %s is not AEAD with forward secrecy", name)
 			}
 		}
-		if len(first.NextProtos) == 0 || first.NextProtos[0] != "h2" {
+		if len(first.NextProtos) == 0 || first.NextProtos[0] != "h2" { // HTTP/2 preferred
 			t.Fatalf("NextProtos %v", first.NextProtos)
 		}
 	})
+	// A client offering one application protocol gets it; one offering only
+	// HTTP/1.0 is served too, not refused with no_application_protocol.
+	for _, proto := range []string{"h2", "http/1.1", "http/1.0"} {
+		t.Run("ok/alpn-"+proto, func(t *testing.T) {
+			cc, sc := net.Pipe()
+			defer cc.Close()
+			defer sc.Close()
+			srv := tls.Server(sc, first)
+			go srv.Handshake()
+			pool := x509.NewCertPool()
+			pool.AddCert(first.Certificates[0].Leaf)
+			for _, der := range first.Certificates[0].Certificate[1:] {
+				c, _ := x509.ParseCertificate(der)
+				pool.AddCert(c)
+			}
+			cli := tls.Client(cc, &tls.Config{ServerName: "localhost", NextProtos: []string{proto}, RootCAs: pool})
+			if err := cli.Handshake(); err != nil {
+				t.Fatalf("handshake offering %s: %v", proto, err)
+			}
+			if got := cli.ConnectionState().NegotiatedProtocol; got != proto {
+				t.Fatalf("negotiated %q", got)
+			}
+		})
+	}
 
 	tests := []struct {
 		name     string
