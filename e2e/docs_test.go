@@ -28,141 +28,94 @@ import (
 func TestDocCommands(t *testing.T) {
 	for _, tool := range []string{"bash", "curl", "python3"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("the README tour needs %s: %v", tool, err)
+			t.Fatalf("the documents' commands need %s: %v", tool, err)
 		}
 	}
-	readme, err := os.ReadFile("../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tour := shellBlock(t, string(readme), "## A two-minute tour")
-	operate := shellBlock(t, string(readme), "Operate it while it runs:")
-	clockDoc, err := os.ReadFile("../docs/clock-attestation.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	verify := shellBlock(t, string(clockDoc), "## Verifying a snapshot yourself")
-
-	dir := t.TempDir()
-	if err := os.Mkdir(filepath.Join(dir, "bin"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for name, src := range map[string]string{
-		"aunsormd":              bins.daemon,
-		"aunsorm-plugin-crypto": bins.plugins["crypto"],
-		"aunsorm-plugin-pqc":    bins.plugins["pqc"],
-	} {
-		if err := os.Symlink(src, filepath.Join(dir, "bin", name)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	example, err := os.ReadFile("../config.hcl.example")
-	if err != nil {
-		t.Fatal(err)
-	}
-	gw := freePort(t)
-	_, port, _ := net.SplitHostPort(gw)
-	cfg := strings.Replace(string(example), `"127.0.0.1:50010"`, fmt.Sprintf("%q", gw), 1)
-	for _, p := range []string{"crypto", "pqc"} {
-		line := fmt.Sprintf("command = %q", "bin/aunsorm-plugin-"+p)
-		if !strings.Contains(cfg, line) {
-			t.Fatalf("config.hcl.example has no line %s", line)
-		}
-		cfg = strings.Replace(cfg, line, fmt.Sprintf("%s\n  listen = %q", line, freePort(t)), 1)
-	}
-	if cfg == string(example) || !strings.Contains(cfg, gw) {
-		t.Fatal("config.hcl.example no longer listens on 127.0.0.1:50010")
-	}
-	if err := os.WriteFile(filepath.Join(dir, "config.hcl.example"), []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-
-	// make run: ./bin/aunsormd serve -config config.hcl.example
-	d := &daemon{t: t, dir: dir, cfgPath: filepath.Join(dir, "config.hcl.example")}
-	cmd := exec.Command("./bin/aunsormd", "serve", "-config", "config.hcl.example")
-	cmd.Dir, cmd.Env = dir, readmeEnv()
-	d.start(cmd)
-	waitHealthyTLS(t, d, filepath.Join(dir, "data", "tls", "ca.pem"), "https://localhost:"+port+"/health")
-
+	dir, port := startAsMakeRun(t)
 	port50010 := regexp.MustCompile(`\blocalhost:50010\b`)
-	cmds := append(shellCommands(port50010.ReplaceAllString(tour, "localhost:"+port)), shellCommands(operate)...)
-	outs := runShell(t, dir, readmeEnv(), cmds)
-	for i, c := range cmds {
-		out := outs[i]
-		switch {
-		case strings.HasPrefix(c, "curl "):
-			var body map[string]any
-			if err := json.Unmarshal([]byte(out), &body); err != nil {
-				t.Errorf("%s\nanswered something that is not a JSON object: %v\n%s", c, err, out)
-				continue
-			}
-			_, isErr := body["error"]
-			wantErr := strings.Contains(c, `"MD5"`)
-			if isErr != wantErr {
-				t.Errorf("%s\nanswered %s", c, out)
-			}
-			if wantErr {
-				for _, k := range []string{"error_description", "request_id"} {
-					if s, _ := body[k].(string); s == "" {
-						t.Errorf("%s\nerror without %s: %s", c, k, out)
+	onPort := func(s string) string { return port50010.ReplaceAllString(s, "localhost:"+port) }
+
+	t.Run("readme", func(t *testing.T) {
+		readme := readText(t, "../README.md")
+		cmds := append(shellCommands(onPort(shellBlock(t, readme, "## A two-minute tour"))),
+			shellCommands(shellBlock(t, readme, "Operate it while it runs:"))...)
+		outs := runShell(t, dir, readmeEnv(), cmds)
+		for i, c := range cmds {
+			out := outs[i]
+			switch {
+			case strings.HasPrefix(c, "curl "):
+				var body map[string]any
+				if err := json.Unmarshal([]byte(out), &body); err != nil {
+					t.Errorf("%s\nanswered something that is not a JSON object: %v\n%s", c, err, out)
+					continue
+				}
+				_, isErr := body["error"]
+				wantErr := strings.Contains(c, `"MD5"`)
+				if isErr != wantErr {
+					t.Errorf("%s\nanswered %s", c, out)
+				}
+				if wantErr {
+					for _, k := range []string{"error_description", "request_id"} {
+						if s, _ := body[k].(string); s == "" {
+							t.Errorf("%s\nerror without %s: %s", c, k, out)
+						}
 					}
 				}
-			}
-		case strings.HasPrefix(c, "KEY="):
-			// Checked by the encrypt command that uses $KEY.
-		default:
-			if strings.TrimSpace(out) == "" {
-				t.Errorf("%s\nprinted nothing", c)
+			case strings.HasPrefix(c, "KEY="):
+				// Checked by the encrypt command that uses $KEY.
+			default:
+				if strings.TrimSpace(out) == "" {
+					t.Errorf("%s\nprinted nothing", c)
+				}
 			}
 		}
-	}
-	// The clock document's check is one script (a heredoc inside): the
-	// digest it prints is the snapshot's fingerprint, and openssl accepts
-	// the signature.
-	out := runShell(t, dir, readmeEnv(), []string{port50010.ReplaceAllString(verify, "localhost:"+port)})[0]
-	var snap struct {
-		Fingerprint string `json:"authority_fingerprint_hex"`
-	}
-	if b, err := os.ReadFile(filepath.Join(dir, "snap.json")); err != nil || json.Unmarshal(b, &snap) != nil || snap.Fingerprint == "" {
-		t.Fatalf("the clock document's snap.json: %v %s", err, b)
-	}
-	if !strings.Contains(out, snap.Fingerprint+"  -\n") || !strings.Contains(out, "Signature Verified Successfully") {
-		t.Errorf("the clock document's verification printed:\n%s\nwant the digest %s and a verified signature", out, snap.Fingerprint)
-	}
-
-	// The operator commands each name what they report on.
-	if want := "crypto"; !strings.Contains(outputOf(cmds, outs, "plugin list"), want) {
-		t.Errorf("plugin list does not name %s:\n%s", want, outputOf(cmds, outs, "plugin list"))
-	}
-	// Nothing changed on disk: a reload leaves both plugins alone.
-	for _, p := range []string{"crypto", "pqc"} {
-		if re := regexp.MustCompile(`(?m)^` + p + `: unchanged \([^ ()]+\)$`); !re.MatchString(outputOf(cmds, outs, " reload ")) {
-			t.Errorf("reload did not report %s unchanged:\n%s", p, outputOf(cmds, outs, " reload "))
+		// The operator commands each name what they report on.
+		if want := "crypto"; !strings.Contains(outputOf(cmds, outs, "plugin list"), want) {
+			t.Errorf("plugin list does not name %s:\n%s", want, outputOf(cmds, outs, "plugin list"))
 		}
-	}
-	if !regexp.MustCompile(`\b[0-9a-f]{64}\b`).MatchString(outputOf(cmds, outs, "plugin sha256")) {
-		t.Errorf("plugin sha256 printed no digest:\n%s", outputOf(cmds, outs, "plugin sha256"))
-	}
+		// Nothing changed on disk: a reload leaves both plugins alone.
+		for _, p := range []string{"crypto", "pqc"} {
+			if re := regexp.MustCompile(`(?m)^` + p + `: unchanged \([^ ()]+\)$`); !re.MatchString(outputOf(cmds, outs, " reload ")) {
+				t.Errorf("reload did not report %s unchanged:\n%s", p, outputOf(cmds, outs, " reload "))
+			}
+		}
+		if !regexp.MustCompile(`\b[0-9a-f]{64}\b`).MatchString(outputOf(cmds, outs, "plugin sha256")) {
+			t.Errorf("plugin sha256 printed no digest:\n%s", outputOf(cmds, outs, "plugin sha256"))
+		}
+	})
 
-	// The admin API as docs/operations.md calls it.
-	ops, err := os.ReadFile("../docs/operations.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin := shellCommands(shellBlock(t, string(ops), "| `GET /v1/runtime` |"))
-	var plugins struct {
-		Plugins []struct{ Name, Status string }
-	}
-	if out := runShell(t, dir, readmeEnv(), admin)[0]; json.Unmarshal([]byte(out), &plugins) != nil || len(plugins.Plugins) != 2 {
-		t.Errorf("%s\nanswered %s", admin[0], out)
-	}
+	t.Run("clock-attestation", func(t *testing.T) {
+		// One script (a heredoc inside): the digest it prints is the
+		// snapshot's fingerprint, and openssl accepts the signature.
+		verify := shellBlock(t, readText(t, "../docs/clock-attestation.md"), "## Verifying a snapshot yourself")
+		out := runShell(t, dir, readmeEnv(), []string{onPort(verify)})[0]
+		var snap struct {
+			Fingerprint string `json:"authority_fingerprint_hex"`
+		}
+		if b, err := os.ReadFile(filepath.Join(dir, "snap.json")); err != nil || json.Unmarshal(b, &snap) != nil || snap.Fingerprint == "" {
+			t.Fatalf("the script's snap.json: %v %s", err, b)
+		}
+		if !strings.Contains(out, snap.Fingerprint+"  -\n") || !strings.Contains(out, "Signature Verified Successfully") {
+			t.Errorf("the verification printed:\n%s\nwant the digest %s and a verified signature", out, snap.Fingerprint)
+		}
+	})
+
+	t.Run("operations-admin", func(t *testing.T) {
+		admin := shellCommands(shellBlock(t, readText(t, "../docs/operations.md"), "| `GET /v1/runtime` |"))
+		var plugins struct {
+			Plugins []struct{ Name, Status string }
+		}
+		if out := runShell(t, dir, readmeEnv(), admin)[0]; json.Unmarshal([]byte(out), &plugins) != nil || len(plugins.Plugins) != 2 {
+			t.Errorf("%s\nanswered %s", admin[0], out)
+		}
+	})
 
 	// Each plugin's README: its examples in order, in one shell.
 	for _, tc := range []struct {
-		readme, marker string
+		plugin, marker string
 		want           map[string]string // command containing key -> output containing value
 	}{
-		{"../plugins/crypto/README.md", "The examples go through the gateway", map[string]string{
+		{"crypto", "The examples go through the gateway", map[string]string{
 			"/crypto/decrypt": `"plaintext":"aGVsbG8"`,
 			"/crypto/verify":  `"valid":true`,
 			"/crypto/hmac":    `"mac":"`,
@@ -171,7 +124,7 @@ func TestDocCommands(t *testing.T) {
 			"random?bytes=32": `"bytes":32`,
 			"/random/number":  `"min":1,"max":6`,
 		}},
-		{"../plugins/pqc/README.md", "Examples through the gateway", map[string]string{
+		{"pqc", "Examples through the gateway", map[string]string{
 			"/pqc/capabilities":       `"algorithms"`,
 			"/pqc/x-wing/keygen":      `"public_key":"`,
 			"/pqc/ml-dsa/verify":      `"valid":true`,
@@ -179,40 +132,88 @@ func TestDocCommands(t *testing.T) {
 			"/pqc/ml-kem/decapsulate": `"shared_secret":"`,
 		}},
 	} {
-		md, err := os.ReadFile(tc.readme)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var cmds []string
-		for _, b := range fencedBlocks(t, string(md), tc.marker, "sh") {
-			cmds = append(cmds, shellCommands(port50010.ReplaceAllString(b, "localhost:"+port))...)
-		}
-		outs := runShell(t, dir, readmeEnv(), cmds)
-		for i, out := range outs {
-			if out = strings.TrimSpace(out); out == "" {
-				continue
+		t.Run("plugins/"+tc.plugin+"/README", func(t *testing.T) {
+			var cmds []string
+			for _, b := range fencedBlocks(t, readText(t, "../plugins/"+tc.plugin+"/README.md"), tc.marker, "sh") {
+				cmds = append(cmds, shellCommands(onPort(b))...)
 			}
-			var body map[string]any
-			if err := json.Unmarshal([]byte(out), &body); err != nil || body["error"] != nil {
-				t.Errorf("%s: %s\nanswered %s", tc.readme, cmds[i], out)
+			outs := runShell(t, dir, readmeEnv(), cmds)
+			for i, out := range outs {
+				if out = strings.TrimSpace(out); out == "" {
+					continue
+				}
+				var body map[string]any
+				if err := json.Unmarshal([]byte(out), &body); err != nil || body["error"] != nil {
+					t.Errorf("%s\nanswered %s", cmds[i], out)
+				}
 			}
-		}
-		for what, want := range tc.want {
-			if out := outputOf(cmds, outs, what); !strings.Contains(out, want) {
-				t.Errorf("%s: the command with %s answered %q, want %s", tc.readme, what, out, want)
+			for what, want := range tc.want {
+				if out := outputOf(cmds, outs, what); !strings.Contains(out, want) {
+					t.Errorf("the command with %s answered %q, want %s", what, out, want)
+				}
 			}
-		}
-		if enc := outputOf(cmds, outs, "/pqc/ml-kem/encapsulate"); enc != "" {
-			var a, b struct {
-				SharedSecret string `json:"shared_secret"`
+			if enc := outputOf(cmds, outs, "/pqc/ml-kem/encapsulate"); enc != "" {
+				var a, b struct {
+					SharedSecret string `json:"shared_secret"`
+				}
+				_ = json.Unmarshal([]byte(enc), &a)
+				_ = json.Unmarshal([]byte(outputOf(cmds, outs, "/pqc/ml-kem/decapsulate")), &b)
+				if a.SharedSecret == "" || a.SharedSecret != b.SharedSecret {
+					t.Errorf("encapsulate and decapsulate disagree: %q vs %q", a.SharedSecret, b.SharedSecret)
+				}
 			}
-			_ = json.Unmarshal([]byte(enc), &a)
-			_ = json.Unmarshal([]byte(outputOf(cmds, outs, "/pqc/ml-kem/decapsulate")), &b)
-			if a.SharedSecret == "" || a.SharedSecret != b.SharedSecret {
-				t.Errorf("%s: encapsulate and decapsulate disagree: %q vs %q", tc.readme, a.SharedSecret, b.SharedSecret)
-			}
-		}
+		})
 	}
+}
+
+// startAsMakeRun lays out a directory like a checkout after `make build`
+// (bin/ with the daemon and the plugins, config.hcl.example) and starts
+// the daemon there as `make run` does, with the gateway and the plugins on
+// free ports. It returns the directory and the gateway's port, once the
+// gateway answers /health over TLS with the CA the daemon issued itself.
+func startAsMakeRun(t *testing.T) (dir, port string) {
+	t.Helper()
+	dir = t.TempDir()
+	must(t, os.Mkdir(filepath.Join(dir, "bin"), 0o755))
+	for name, src := range map[string]string{
+		"aunsormd":              bins.daemon,
+		"aunsorm-plugin-crypto": bins.plugins["crypto"],
+		"aunsorm-plugin-pqc":    bins.plugins["pqc"],
+	} {
+		must(t, os.Symlink(src, filepath.Join(dir, "bin", name)))
+	}
+	example := readText(t, "../config.hcl.example")
+	gw := freePort(t)
+	_, port, _ = net.SplitHostPort(gw)
+	cfg := strings.Replace(example, `"127.0.0.1:50010"`, fmt.Sprintf("%q", gw), 1)
+	if cfg == example {
+		t.Fatal("config.hcl.example no longer listens on 127.0.0.1:50010")
+	}
+	for _, p := range []string{"crypto", "pqc"} {
+		line := fmt.Sprintf("command = %q", "bin/aunsorm-plugin-"+p)
+		if !strings.Contains(cfg, line) {
+			t.Fatalf("config.hcl.example has no line %s", line)
+		}
+		cfg = strings.Replace(cfg, line, fmt.Sprintf("%s\n  listen = %q", line, freePort(t)), 1)
+	}
+	must(t, os.WriteFile(filepath.Join(dir, "config.hcl.example"), []byte(cfg), 0o600))
+
+	d := &daemon{t: t, dir: dir, cfgPath: filepath.Join(dir, "config.hcl.example")}
+	cmd := exec.Command("./bin/aunsormd", "serve", "-config", "config.hcl.example")
+	cmd.Dir, cmd.Env = dir, readmeEnv()
+	d.start(cmd)
+	waitHealthyTLS(t, d, filepath.Join(dir, "data", "tls", "ca.pem"), "https://localhost:"+port+"/health")
+	return dir, port
+}
+
+// readText returns a file as a string.
+func readText(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 // readmeEnv is the test's environment without AUNSORM_* overrides: the
@@ -383,11 +384,7 @@ func waitHealthyTLS(t *testing.T, d *daemon, caFile, url string) {
 // so the module starts from the SDK's go.sum and the go commands resolve
 // its requirements with -mod=mod from the cache.
 func TestPluginAuthoring(t *testing.T) {
-	raw, err := os.ReadFile("../docs/plugin-authoring.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc := string(raw)
+	doc := readText(t, "../docs/plugin-authoring.md")
 	sdk, err := filepath.Abs("../sdk")
 	if err != nil {
 		t.Fatal(err)
@@ -413,13 +410,10 @@ func TestPluginAuthoring(t *testing.T) {
 	runShell(t, work, env, []string{strings.SplitN(start[0], " && ", 2)[0]})
 	must(t, os.WriteFile(filepath.Join(dir, "main.go"), []byte(goBlocks[0]), 0o644))
 	must(t, os.WriteFile(filepath.Join(dir, "hello_test.go"), []byte(testBlocks[0]), 0o644))
-	sum, err := os.ReadFile(filepath.Join(sdk, "go.sum"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	sum := readText(t, filepath.Join(sdk, "go.sum"))
 	cmds := []string{start[1], strings.ReplaceAll(fromCheckout[0], "/path/to/aunsorm/sdk", sdk)}
 	runShell(t, dir, env, cmds)
-	must(t, os.WriteFile(filepath.Join(dir, "go.sum"), sum, 0o644))
+	must(t, os.WriteFile(filepath.Join(dir, "go.sum"), []byte(sum), 0o644))
 	runShell(t, dir, env, append(build, test...))
 
 	// Pin: both ways of taking the digest agree.
