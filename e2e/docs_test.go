@@ -39,7 +39,7 @@ func TestDocCommands(t *testing.T) {
 		readme := readText(t, "../README.md")
 		cmds := append(shellCommands(onPort(shellBlock(t, readme, "## A two-minute tour"))),
 			shellCommands(shellBlock(t, readme, "Operate it while it runs:"))...)
-		outs := runShell(t, dir, readmeEnv(), cmds)
+		outs := runShell(t, dir, docEnv(), cmds)
 		for i, c := range cmds {
 			out := outs[i]
 			switch {
@@ -69,9 +69,14 @@ func TestDocCommands(t *testing.T) {
 				}
 			}
 		}
-		// The operator commands each name what they report on.
-		if want := "crypto"; !strings.Contains(outputOf(cmds, outs, "plugin list"), want) {
-			t.Errorf("plugin list does not name %s:\n%s", want, outputOf(cmds, outs, "plugin list"))
+		// The operator commands each report on both plugins.
+		for _, p := range []string{"crypto", "pqc"} {
+			if re := regexp.MustCompile(`(?m)^` + p + `\s+` + p + `\s+\S+\s+running\s`); !re.MatchString(outputOf(cmds, outs, "plugin list")) {
+				t.Errorf("plugin list does not show %s running:\n%s", p, outputOf(cmds, outs, "plugin list"))
+			}
+		}
+		if out := outputOf(cmds, outs, "config validate"); !strings.Contains(out, "configuration is valid (2 plugins)") {
+			t.Errorf("config validate printed %q", out)
 		}
 		// Nothing changed on disk: a reload leaves both plugins alone.
 		for _, p := range []string{"crypto", "pqc"} {
@@ -88,7 +93,7 @@ func TestDocCommands(t *testing.T) {
 		// One script (a heredoc inside): the digest it prints is the
 		// snapshot's fingerprint, and openssl accepts the signature.
 		verify := shellBlock(t, readText(t, "../docs/clock-attestation.md"), "## Verifying a snapshot yourself")
-		out := runShell(t, dir, readmeEnv(), []string{onPort(verify)})[0]
+		out := runShell(t, dir, docEnv(), []string{onPort(verify)})[0]
 		var snap struct {
 			Fingerprint string `json:"authority_fingerprint_hex"`
 		}
@@ -105,8 +110,16 @@ func TestDocCommands(t *testing.T) {
 		var plugins struct {
 			Plugins []struct{ Name, Status string }
 		}
-		if out := runShell(t, dir, readmeEnv(), admin)[0]; json.Unmarshal([]byte(out), &plugins) != nil || len(plugins.Plugins) != 2 {
-			t.Errorf("%s\nanswered %s", admin[0], out)
+		out := runShell(t, dir, docEnv(), admin)[0]
+		if err := json.Unmarshal([]byte(out), &plugins); err != nil {
+			t.Fatalf("%s\nanswered %s", admin[0], out)
+		}
+		running := map[string]bool{}
+		for _, p := range plugins.Plugins {
+			running[p.Name] = p.Status == "running"
+		}
+		if len(running) != 2 || !running["crypto"] || !running["pqc"] {
+			t.Errorf("%s\nanswered %s, want crypto and pqc running", admin[0], out)
 		}
 	})
 
@@ -137,7 +150,7 @@ func TestDocCommands(t *testing.T) {
 			for _, b := range fencedBlocks(t, readText(t, "../plugins/"+tc.plugin+"/README.md"), tc.marker, "sh") {
 				cmds = append(cmds, shellCommands(onPort(b))...)
 			}
-			outs := runShell(t, dir, readmeEnv(), cmds)
+			outs := runShell(t, dir, docEnv(), cmds)
 			for i, out := range outs {
 				if out = strings.TrimSpace(out); out == "" {
 					continue
@@ -200,7 +213,7 @@ func startAsMakeRun(t *testing.T) (dir, port string) {
 
 	d := &daemon{t: t, dir: dir, cfgPath: filepath.Join(dir, "config.hcl.example")}
 	cmd := exec.Command("./bin/aunsormd", "serve", "-config", "config.hcl.example")
-	cmd.Dir, cmd.Env = dir, readmeEnv()
+	cmd.Dir, cmd.Env = dir, docEnv()
 	d.start(cmd)
 	waitHealthyTLS(t, d, filepath.Join(dir, "data", "tls", "ca.pem"), "https://localhost:"+port+"/health")
 	return dir, port
@@ -216,9 +229,9 @@ func readText(t *testing.T, path string) string {
 	return string(b)
 }
 
-// readmeEnv is the test's environment without AUNSORM_* overrides: the
+// docEnv is the test's environment without AUNSORM_* overrides: the
 // documents' commands run on what their configuration says.
-func readmeEnv() []string {
+func docEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "AUNSORM_") {
@@ -406,7 +419,7 @@ func TestPluginAuthoring(t *testing.T) {
 
 	work := t.TempDir()
 	dir := filepath.Join(work, "aunsorm-plugin-hello")
-	env := append(readmeEnv(), "PATH="+bins.dir+string(os.PathListSeparator)+os.Getenv("PATH"), "GOFLAGS=-mod=mod", "GOPROXY=off")
+	env := append(docEnv(), "PATH="+bins.dir+string(os.PathListSeparator)+os.Getenv("PATH"), "GOFLAGS=-mod=mod", "GOPROXY=off")
 	runShell(t, work, env, []string{strings.SplitN(start[0], " && ", 2)[0]})
 	must(t, os.WriteFile(filepath.Join(dir, "main.go"), []byte(goBlocks[0]), 0o644))
 	must(t, os.WriteFile(filepath.Join(dir, "hello_test.go"), []byte(testBlocks[0]), 0o644))
