@@ -1,4 +1,7 @@
 # Aunsorm — the two commands a newcomer needs are `make run` and `make test`.
+# The toolchain every build and test uses; a fresh machine's own Go fetches it
+# through the module proxy (go.mod's go line says the same).
+export GOTOOLCHAIN ?= go1.27.3
 GO        ?= go
 BIN       := bin
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)

@@ -1,6 +1,6 @@
 module github.com/aunsorm/aunsorm
 
-go 1.26.8
+go 1.27.3
 
 require (
 	github.com/aunsorm/aunsorm/sdk v0.0.0
@@ -13,7 +13,7 @@ require (
 	golang.org/x/crypto v0.59.0
 	golang.org/x/net v0.62.0
 	golang.org/x/time v0.16.0
-	google.golang.org/grpc v1.78.0
+	google.golang.org/grpc v1.85.0
 )
 
 require (
@@ -38,8 +38,8 @@ require (
 	golang.org/x/sys v0.50.0 // indirect
 	golang.org/x/text v0.44.0 // indirect
 	golang.org/x/tools v0.52.0 // indirect
-	google.golang.org/genproto/googleapis/rpc v0.0.0-20251029180050-ab9386a59fda // indirect
-	google.golang.org/protobuf v1.36.11 // indirect
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1 // indirect
+	google.golang.org/protobuf v1.36.12 // indirect
 	modernc.org/libc v1.80.1 // indirect
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
