@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 )
 
 // RequestIDHeader is the header carrying the request id end to end.
@@ -55,9 +56,27 @@ func NotFound(format string, args ...any) *Error {
 	return Newf(http.StatusNotFound, "not_found", format, args...)
 }
 
-// MethodNotAllowed is a 405 method_not_allowed.
-func MethodNotAllowed(method string) *Error {
-	return Newf(http.StatusMethodNotAllowed, "method_not_allowed", "method %s is not allowed on this path", method)
+// NoEndpoint is the one 404 every component answers for a path it does not
+// serve. It names no part of the request, so nothing a client sent is
+// reflected.
+func NoEndpoint() *Error {
+	return New(http.StatusNotFound, "not_found", "no endpoint at this path")
+}
+
+// MethodNotAllowed is a 405 method_not_allowed naming the methods the path
+// does allow; WriteMethodNotAllowed also sets the Allow field.
+func MethodNotAllowed(method string, allowed ...string) *Error {
+	if len(allowed) == 0 {
+		return Newf(http.StatusMethodNotAllowed, "method_not_allowed", "method %s is not allowed on this path", method)
+	}
+	return Newf(http.StatusMethodNotAllowed, "method_not_allowed", "method %s is not allowed on this path; allowed: %s", method, strings.Join(allowed, ", "))
+}
+
+// WriteMethodNotAllowed answers 405 with the Allow field and a body that
+// names the allowed methods.
+func WriteMethodNotAllowed(w http.ResponseWriter, r *http.Request, allowed ...string) {
+	w.Header().Set("Allow", strings.Join(allowed, ", "))
+	Write(w, r, MethodNotAllowed(r.Method, allowed...))
 }
 
 // TooLarge is a 413 request_too_large for a body over limit bytes.
