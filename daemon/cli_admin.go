@@ -18,7 +18,7 @@ import (
 	"github.com/aunsorm/aunsorm/daemon/internal/admin"
 	"github.com/aunsorm/aunsorm/daemon/internal/config"
 	"github.com/aunsorm/aunsorm/daemon/internal/supervisor"
-	"github.com/aunsorm/aunsorm/sdk/plugin"
+	"github.com/aunsorm/aunsorm/sdk/pluginhost"
 )
 
 // adminFlags are shared by the commands that talk to a running daemon.
@@ -196,4 +196,4 @@ func printReload(ctx context.Context, c *http.Client, path string, stdout, stder
 }
 
 // pluginDigest is the digest the sha256 pin compares against.
-func pluginDigest(path string) (string, error) { return plugin.FileDigest(path) }
+func pluginDigest(path string) (string, error) { return pluginhost.FileDigest(path) }

@@ -13,6 +13,7 @@ import (
 	"github.com/aunsorm/aunsorm/daemon/internal/config"
 	"github.com/aunsorm/aunsorm/daemon/internal/supervisor"
 	"github.com/aunsorm/aunsorm/sdk/plugin"
+	"github.com/aunsorm/aunsorm/sdk/pluginhost"
 	"github.com/aunsorm/aunsorm/sdk/proto/pluginv1"
 )
 
@@ -48,12 +49,12 @@ func validatePlugin(ctx context.Context, p config.Plugin) hcl.Diagnostics {
 		return diag(p, err)
 	}
 	defer f.Close()
-	lc := plugin.LaunchConfig{Name: p.Name, Command: p.Command, Args: p.Args, Env: p.Environ(),
+	lc := pluginhost.LaunchConfig{Name: p.Name, Command: p.Command, Args: p.Args, Env: p.Environ(),
 		SHA256: p.SHA256, Listener: f, Host: pluginv1.UnimplementedHostServer{}, Logger: zerolog.Nop()}
 	// Validation runs the plugin confined as serving would, without a data
 	// directory: it only decodes its configuration.
 	_ = supervisor.SandboxLaunch(&lc, p, "") // no data directory: nothing to create
-	client, err := plugin.Launch(ctx, lc)
+	client, err := pluginhost.Launch(ctx, lc)
 	if err != nil {
 		return diag(p, err)
 	}

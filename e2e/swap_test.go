@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aunsorm/aunsorm/sdk/plugin"
+	"github.com/aunsorm/aunsorm/sdk/pluginhost"
 )
 
 // setPluginCommand rewrites the crypto plugin's command in the daemon's
@@ -232,7 +232,7 @@ func TestPinnedBinaryReplacedOnDisk(t *testing.T) {
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "aunsorm-plugin-crypto")
 	copyFile(t, bins.plugins["crypto"], bin)
-	pin, err := plugin.FileDigest(bin)
+	pin, err := pluginhost.FileDigest(bin)
 	must(t, err)
 	d := startDaemon(t, daemonOpts{Plugins: map[string]string{"crypto": "#kind=crypto\n  sha256 = \"" + pin + "\"\n  max_crashes = 2"}})
 	// Point the block at our copy.
@@ -245,7 +245,7 @@ func TestPinnedBinaryReplacedOnDisk(t *testing.T) {
 	pid := pluginPID(t, d, bin)
 	copyFile(t, bins.plugins["crypto-v2"], bin+".new")
 	must(t, os.Rename(bin+".new", bin))
-	actual, err := plugin.FileDigest(bin)
+	actual, err := pluginhost.FileDigest(bin)
 	must(t, err)
 	must(t, syscall.Kill(pid, syscall.SIGKILL))
 	deadline := time.Now().Add(10 * time.Second)

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aunsorm/aunsorm/sdk/plugin"
+	"github.com/aunsorm/aunsorm/sdk/pluginhost"
 	"github.com/aunsorm/aunsorm/sdk/sandbox"
 )
 
@@ -87,7 +87,7 @@ func TestPluginVerify(t *testing.T) {
 	if err == nil || !strings.Contains(string(out), "FAIL  describe") || !strings.Contains(string(out), "do not pin") {
 		t.Fatalf("verify with the wrong kind: %v\n%s", err, out)
 	}
-	d, err := plugin.FileDigest(bins.plugins["crypto"])
+	d, err := pluginhost.FileDigest(bins.plugins["crypto"])
 	must(t, err)
 	out, err = exec.Command(bins.daemon, "plugin", "sha256", bins.plugins["crypto"]).CombinedOutput()
 	if err != nil || !strings.HasPrefix(string(out), d+"  ") {

@@ -122,20 +122,3 @@ func toProtoDiagnostics(err error) []*pluginv1.Diagnostic {
 	}
 	return out
 }
-
-// FromProtoDiagnostics converts wire diagnostics back to HCL diagnostics.
-func FromProtoDiagnostics(in []*pluginv1.Diagnostic) hcl.Diagnostics {
-	out := make(hcl.Diagnostics, 0, len(in))
-	for _, d := range in {
-		hd := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: d.Summary, Detail: d.Detail}
-		if d.Severity == "warning" {
-			hd.Severity = hcl.DiagWarning
-		}
-		if d.Filename != "" || d.Line > 0 {
-			p := hcl.Pos{Line: int(d.Line), Column: int(d.Column)}
-			hd.Subject = &hcl.Range{Filename: d.Filename, Start: p, End: p}
-		}
-		out = append(out, hd)
-	}
-	return out
-}

@@ -13,6 +13,8 @@ import (
 	"github.com/hashicorp/go-hclog"
 	goplugin "github.com/hashicorp/go-plugin"
 	"github.com/rs/zerolog"
+
+	"github.com/aunsorm/aunsorm/sdk/internal/protocol"
 )
 
 // Serve runs the plugin until the daemon stops it. It never returns: the
@@ -34,7 +36,7 @@ func serve(p Plugin, stderr *os.File) int {
 
 	// The listener must be taken from fd 3 before go-plugin opens any file
 	// descriptor of its own, or fd 3 may be reused.
-	ln, err := inheritedListener(envListenerFD, true)
+	ln, err := inheritedListener(protocol.EnvListenerFD, true)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s %s: %v\nThis binary is an Aunsorm plugin; aunsormd launches it from its HCL configuration.\n", desc.Name, desc.Version, err)
 		return 1
@@ -42,7 +44,7 @@ func serve(p Plugin, stderr *os.File) int {
 	lns := []net.Listener{ln}
 	// The daemon may also pass a unix socket the gateway proxies over
 	// (cheaper than TCP loopback); the same handler serves both.
-	if local, err := inheritedListener(envLocalFD, false); err == nil && local != nil {
+	if local, err := inheritedListener(protocol.EnvLocalFD, false); err == nil && local != nil {
 		lns = append(lns, newPeerListener(local, daemonPID(), log))
 	}
 	watchParent(log)
@@ -50,9 +52,9 @@ func serve(p Plugin, stderr *os.File) int {
 
 	srv := newPluginServer(p, lns, log)
 	goplugin.Serve(&goplugin.ServeConfig{
-		HandshakeConfig: Handshake,
+		HandshakeConfig: handshake,
 		VersionedPlugins: map[int]goplugin.PluginSet{
-			ProtocolVersion: {dispenseName: &grpcPlugin{server: srv}},
+			ProtocolVersion: {protocol.DispenseName: &grpcPlugin{server: srv}},
 		},
 		GRPCServer: goplugin.DefaultGRPCServer,
 		Logger: hclog.New(&hclog.LoggerOptions{
@@ -108,7 +110,7 @@ func inheritedListener(env string, required bool) (net.Listener, error) {
 // kernel closes it when the daemon exits for any reason, including kill -9.
 // The parent-death signal the daemon also sets is a second layer.
 func watchParent(log zerolog.Logger) {
-	v := os.Getenv(envParentFD)
+	v := os.Getenv(protocol.EnvParentFD)
 	fd, err := strconv.Atoi(v)
 	if v == "" || err != nil || fd < 3 {
 		return

@@ -19,6 +19,7 @@ import (
 	"github.com/aunsorm/aunsorm/daemon/internal/host"
 	"github.com/aunsorm/aunsorm/daemon/internal/upstream"
 	"github.com/aunsorm/aunsorm/sdk/plugin"
+	"github.com/aunsorm/aunsorm/sdk/pluginhost"
 )
 
 // Plugin states reported in /health and the admin API.
@@ -66,7 +67,7 @@ type Managed struct {
 }
 
 type instance struct {
-	client  *plugin.Client
+	client  *pluginhost.Client
 	desc    plugin.Descriptor
 	started time.Time
 }
@@ -187,7 +188,7 @@ type Info struct {
 	UptimeSec float64   `json:"uptime_seconds"`
 	SHA256    string    `json:"sha256"`
 	// Sandbox is the process's confinement: "landlock ABI n", "off" or
-	// "unavailable" (see plugin.Client.Sandbox).
+	// "unavailable" (see pluginhost.Client.Sandbox).
 	Sandbox   string   `json:"sandbox,omitempty"`
 	Listen    string   `json:"listener"`
 	Routes    []string `json:"routes"`
@@ -214,11 +215,11 @@ func (m *Managed) Info() Info {
 // (an unset mode is auto); dataDir, when not empty, is the plugin's
 // writable data directory. A confined plugin cannot use the shared /tmp,
 // so unless its block sets TMPDIR it gets <dataDir>/tmp.
-func SandboxLaunch(lc *plugin.LaunchConfig, spec config.Plugin, dataDir string) error {
+func SandboxLaunch(lc *pluginhost.LaunchConfig, spec config.Plugin, dataDir string) error {
 	if spec.Sandbox.Mode == config.SandboxOff {
 		return nil
 	}
-	p := plugin.SandboxPolicy(dataDir, spec.Sandbox.Read, spec.Sandbox.Write, spec.Sandbox.Connect)
+	p := pluginhost.SandboxPolicy(dataDir, spec.Sandbox.Read, spec.Sandbox.Write, spec.Sandbox.Connect)
 	lc.Sandbox = &p
 	lc.SandboxRequired = spec.Sandbox.Mode == config.SandboxRequired
 	if _, set := spec.Env["TMPDIR"]; !set && dataDir != "" {
@@ -234,8 +235,8 @@ func SandboxLaunch(lc *plugin.LaunchConfig, spec config.Plugin, dataDir string) 
 // ConfigureRequest returns the part of a plugin's Configure request that
 // comes from its block: the instance name and its config body with where
 // it starts in the file (for the plugin's own diagnostics).
-func ConfigureRequest(spec config.Plugin) *plugin.ConfigureRequest {
-	return &plugin.ConfigureRequest{
+func ConfigureRequest(spec config.Plugin) *pluginhost.ConfigureRequest {
+	return &pluginhost.ConfigureRequest{
 		InstanceName:   spec.Name,
 		ConfigHcl:      spec.ConfigBody,
 		ConfigFilename: spec.ConfigRange.Filename,
@@ -260,7 +261,7 @@ func (m *Managed) start(ctx context.Context, spec config.Plugin) (*instance, err
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("plugin %q: data dir: %w", spec.Name, err)
 	}
-	lc := plugin.LaunchConfig{
+	lc := pluginhost.LaunchConfig{
 		Name: spec.Name, Command: spec.Command, Args: spec.Args, Env: spec.Environ(), SHA256: spec.SHA256,
 		Listener: m.lnFile, LocalListener: m.localFile, Host: m.binding, Logger: o.Log, StartTimeout: o.StartTimeout,
 		Digests: &m.s.digests,
@@ -268,7 +269,7 @@ func (m *Managed) start(ctx context.Context, spec config.Plugin) (*instance, err
 	if err := SandboxLaunch(&lc, spec, dataDir); err != nil {
 		return nil, err
 	}
-	client, err := plugin.Launch(ctx, lc)
+	client, err := pluginhost.Launch(ctx, lc)
 	if err != nil {
 		return nil, err
 	}

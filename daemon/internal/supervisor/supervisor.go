@@ -1,5 +1,5 @@
 // Package supervisor runs the daemon's plugins: it owns each plugin's
-// listening socket, launches the plugin process on it (sdk/plugin.Launch),
+// listening socket, launches the plugin process on it (sdk/pluginhost.Launch),
 // configures it, watches it (exit polling and health pings) and relaunches it
 // with backoff when it dies or hangs, on the same socket, so connections that
 // arrive meanwhile wait in the kernel's accept queue instead of being refused.
@@ -24,7 +24,7 @@ import (
 	"github.com/aunsorm/aunsorm/daemon/internal/config"
 	"github.com/aunsorm/aunsorm/daemon/internal/host"
 	"github.com/aunsorm/aunsorm/daemon/internal/upstream"
-	"github.com/aunsorm/aunsorm/sdk/plugin"
+	"github.com/aunsorm/aunsorm/sdk/pluginhost"
 	"github.com/aunsorm/aunsorm/sdk/proto/pluginv1"
 )
 
@@ -86,7 +86,7 @@ type Supervisor struct {
 	log  zerolog.Logger
 
 	reloadMu sync.Mutex // one reload at a time
-	digests  plugin.DigestCache
+	digests  pluginhost.DigestCache
 
 	mu      sync.RWMutex
 	plugins map[string]*Managed

@@ -14,6 +14,7 @@ import (
 	"github.com/aunsorm/aunsorm/daemon/internal/config"
 	"github.com/aunsorm/aunsorm/daemon/internal/host"
 	"github.com/aunsorm/aunsorm/sdk/plugin"
+	"github.com/aunsorm/aunsorm/sdk/pluginhost"
 )
 
 // testSupervisor returns a Supervisor with no plugins and default knobs.
@@ -329,8 +330,8 @@ func TestStartAndReloadErrors(t *testing.T) {
 		ln.Close()
 		s := testSupervisor(t, Options{StartTimeout: 5 * time.Second})
 		err = s.Start(ctx, []config.Plugin{{Name: "p", Command: filepath.Join(t.TempDir(), "missing"), Listen: addr}})
-		if !errors.Is(err, plugin.ErrLaunch) {
-			t.Fatalf("err = %v, want plugin.ErrLaunch", err)
+		if !errors.Is(err, pluginhost.ErrLaunch) {
+			t.Fatalf("err = %v, want pluginhost.ErrLaunch", err)
 		}
 		ln2, err := net.Listen("tcp", addr)
 		if err != nil {
