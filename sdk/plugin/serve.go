@@ -10,11 +10,12 @@ import (
 	"strconv"
 	"syscall"
 
-	"github.com/hashicorp/go-hclog"
-	goplugin "github.com/hashicorp/go-plugin"
 	"github.com/rs/zerolog"
+	"google.golang.org/grpc"
 
+	"github.com/aunsorm/aunsorm/sdk/internal/pluginrpc"
 	"github.com/aunsorm/aunsorm/sdk/internal/protocol"
+	"github.com/aunsorm/aunsorm/sdk/proto/pluginv1"
 )
 
 // Serve runs the plugin until the daemon stops it. It never returns: the
@@ -51,16 +52,23 @@ func serve(p Plugin, stderr *os.File) int {
 	ignoreStopSignals(log)
 
 	srv := newPluginServer(p, lns, log)
-	goplugin.Serve(&goplugin.ServeConfig{
-		HandshakeConfig: handshake,
-		VersionedPlugins: map[int]goplugin.PluginSet{
-			ProtocolVersion: {protocol.DispenseName: &grpcPlugin{server: srv}},
+	err = pluginrpc.Serve(pluginrpc.Config{
+		CookieKey:   protocol.MagicCookieKey,
+		CookieValue: protocol.MagicCookieValue,
+		Version:     protocol.Version,
+		Register: func(s *grpc.Server, b *pluginrpc.Broker) {
+			srv.broker = b
+			pluginv1.RegisterPluginServer(s, srv)
 		},
-		GRPCServer: goplugin.DefaultGRPCServer,
-		Logger: hclog.New(&hclog.LoggerOptions{
-			Name: desc.Name, Output: stderr, JSONFormat: true, Level: hclog.Warn,
-		}),
+		Handshake: os.Stdout,
+		// What the plugin prints on stdout after the handshake reaches
+		// the daemon's log through stderr.
+		AfterHandshake: func() { os.Stdout = stderr },
 	})
+	if err != nil {
+		log.Error().Err(err).Msg("plugin protocol")
+		return 1
+	}
 	return 0
 }
 

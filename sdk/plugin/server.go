@@ -15,13 +15,13 @@ import (
 	"sync/atomic"
 	"time"
 
-	goplugin "github.com/hashicorp/go-plugin"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/rs/zerolog"
 
 	"github.com/aunsorm/aunsorm/sdk/apierror"
 	"github.com/aunsorm/aunsorm/sdk/calibration"
 	"github.com/aunsorm/aunsorm/sdk/clock"
+	"github.com/aunsorm/aunsorm/sdk/internal/pluginrpc"
 	"github.com/aunsorm/aunsorm/sdk/internal/protocol"
 	"github.com/aunsorm/aunsorm/sdk/proto/pluginv1"
 	"github.com/aunsorm/aunsorm/sdk/rng"
@@ -35,7 +35,7 @@ type pluginServer struct {
 	desc   Descriptor
 	lns    []net.Listener // [0] the TCP socket; [1] the gateway's unix socket, if any
 	log    zerolog.Logger
-	broker *goplugin.GRPCBroker
+	broker *pluginrpc.Broker
 
 	// life is cancelled when the plugin stops; background work hangs off it.
 	life   context.Context
@@ -92,7 +92,7 @@ func (s *pluginServer) Configure(ctx context.Context, req *pluginv1.ConfigureReq
 		}
 	}
 
-	conn, err := s.broker.Dial(req.HostBrokerId)
+	conn, err := s.broker.Dial(ctx, req.HostBrokerId)
 	if err != nil {
 		return nil, protocol.ToStatus(fmt.Errorf("%w: dial host services: %v", ErrUnavailable, err))
 	}
