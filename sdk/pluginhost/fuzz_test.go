@@ -27,7 +27,7 @@ func FuzzLogWriter(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		var out bytes.Buffer
-		w := NewLogWriter(zerolog.New(&out), "stderr")
+		w := newLogWriter(zerolog.New(&out), "stderr")
 		// Feed in uneven chunks, as a pipe would.
 		for i := 0; i < len(in); {
 			n := 1 + (int(in[i]) % 97)

@@ -135,8 +135,8 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 		sp.Read = append(slices.Clip(sp.Read), abs) // the binary itself
 		confine.policy = &sp
 	}
-	stderr := NewLogWriter(log, "stderr")
-	stdout := NewLogWriter(log, "stdout")
+	stderr := newLogWriter(log, "stderr")
+	stdout := newLogWriter(log, "stdout")
 	gp := goplugin.NewClient(&goplugin.ClientConfig{
 		HandshakeConfig:  Handshake,
 		VersionedPlugins: map[int]goplugin.PluginSet{protocol.Version: {protocol.DispenseName: &grpcPlugin{host: cfg.Host}}},
