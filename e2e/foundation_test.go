@@ -230,7 +230,7 @@ func TestSHA256PinMismatch(t *testing.T) {
 	d := startDaemon(t, daemonOpts{Plugins: map[string]string{"crypto": `  sha256 = "` + wrong + `"`}, NoWait: true})
 	select {
 	case <-d.done:
-	case <-time.After(15 * time.Second):
+	case <-time.After(patience):
 		t.Fatal("daemon kept running with a mismatched plugin digest")
 	}
 	if d.exit == nil {

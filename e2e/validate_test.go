@@ -52,6 +52,9 @@ plugin "crypto" {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := sandbox.ABI(); err != nil && strings.Contains(tc.name, "sandbox-path") {
+				if os.Getenv("CI") != "" {
+					t.Fatalf("CI: no Landlock on this kernel, so no confinement to check paths: %v", err)
+				}
 				t.Skipf("no Landlock on this kernel, so no confinement to check paths: %v", err)
 			}
 			dir := t.TempDir()
