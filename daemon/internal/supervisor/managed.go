@@ -454,5 +454,6 @@ func (m *Managed) stop(ctx context.Context) {
 
 func auditEvent(action, subject, outcome string, details map[string]any) audit.Event {
 	raw, _ := json.Marshal(details)
-	return audit.Event{Time: time.Now(), Source: "daemon", Action: action, Subject: subject, Outcome: outcome, Details: raw}
+	// No Time: the log stamps the record with the daemon's attested clock.
+	return audit.Event{Source: audit.SourceDaemon, Action: action, Subject: subject, Outcome: outcome, Details: raw}
 }
