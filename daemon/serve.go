@@ -130,7 +130,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, getenv func(string) stri
 	sup := supervisor.New(supervisor.Options{
 		DataDir: cfg.DataDir, ClockKey: authority.PublicKey(), ClockMaxAge: cfg.Clock.MaxAge,
 		ReseedInterval: cfg.RNG.ReseedInterval, LogLevel: cfg.Log.Level, Services: services,
-		Audit: auditLog, Log: log,
+		Audit: auditLog, Log: log, Now: now,
 	})
 	services.Directory = sup
 	if err := sup.Start(ctx, cfg.Plugins); err != nil {
