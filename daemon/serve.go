@@ -61,7 +61,7 @@ func newLogger(c config.Log, stderr io.Writer) (log zerolog.Logger, flush func()
 func serve(ctx context.Context, cfgPath string, getenv func(string) string, stdout, stderr io.Writer) int {
 	cfg, diags := config.Load(cfgPath, getenv)
 	if diags.HasErrors() {
-		fmt.Fprintln(stderr, config.FormatDiagnostics(diags))
+		fmt.Fprint(stderr, config.FormatDiagnostics(diags))
 		return 1
 	}
 	log, flush := newLogger(cfg.Log, stderr)
