@@ -63,7 +63,7 @@ type Options struct {
 	// ("failed") plugin, which starts at the block's backoff_max and
 	// doubles (5m; never below backoff_max).
 	CrashLoopBackoffMax time.Duration
-	DrainTimeout    time.Duration // drain of a replaced or stopped plugin (10s)
+	DrainTimeout        time.Duration // drain of a replaced or stopped plugin (10s)
 }
 
 func (o *Options) defaults() {
