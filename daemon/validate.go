@@ -28,14 +28,21 @@ func validate(ctx context.Context, cfgPath string, getenv func(string) string, s
 			diags = append(diags, validatePlugin(ctx, p)...)
 		}
 	}
-	if len(diags) > 0 {
-		fmt.Fprintln(stderr, config.FormatDiagnostics(diags))
-	}
+	// FormatDiagnostics ends every line, the last included, with a newline.
+	fmt.Fprint(stderr, config.FormatDiagnostics(diags))
 	if diags.HasErrors() {
 		return 1
 	}
-	fmt.Fprintf(stdout, "%s: configuration is valid (%d plugins)\n", cfgPath, len(cfg.Plugins))
+	fmt.Fprintf(stdout, "%s: configuration is valid (%s)\n", cfgPath, plural(len(cfg.Plugins), "plugin"))
 	return 0
+}
+
+// plural returns "1 plugin", "2 plugins", "0 plugins".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func validatePlugin(ctx context.Context, p config.Plugin) hcl.Diagnostics {

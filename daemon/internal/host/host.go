@@ -138,8 +138,9 @@ func (b *Binding) Audit(ctx context.Context, req *pluginv1.AuditRequest) (*plugi
 	if err := b.allow(plugin.ServiceAudit); err != nil {
 		return nil, err
 	}
+	// No Time: the log stamps the record with the daemon's attested clock.
 	rec, err := b.s.Audit.Append(ctx, audit.Event{
-		Time: time.Now(), Source: b.name, Action: req.Action, Subject: req.Subject,
+		Source: b.name, Action: req.Action, Subject: req.Subject,
 		Outcome: req.Outcome, Details: json.RawMessage(req.DetailsJson),
 	})
 	switch {

@@ -46,6 +46,9 @@ type Options struct {
 	Audit *audit.Log
 	// Log is the daemon logger.
 	Log zerolog.Logger
+	// Now is the attested clock for the times the supervisor reports
+	// (started, next_attempt); the local clock when nil.
+	Now func() time.Time
 
 	// Supervision knobs; zero means the documented default.
 	StartTimeout    time.Duration // launch + handshake + configure + healthy (10s)
@@ -56,7 +59,11 @@ type Options struct {
 	BackoffMax      time.Duration // cap (10s)
 	CrashLoopMax    int           // crashes within CrashLoopWindow before "failed" (5)
 	CrashLoopWindow time.Duration // (60s)
-	DrainTimeout    time.Duration // drain of a replaced or stopped plugin (10s)
+	// CrashLoopBackoffMax caps the delay between attempts of a crash-looping
+	// ("failed") plugin, which starts at the block's backoff_max and
+	// doubles (5m; never below backoff_max).
+	CrashLoopBackoffMax time.Duration
+	DrainTimeout        time.Duration // drain of a replaced or stopped plugin (10s)
 }
 
 func (o *Options) defaults() {
@@ -72,6 +79,10 @@ func (o *Options) defaults() {
 	def(&o.BackoffMax, 10*time.Second)
 	def(&o.CrashLoopWindow, 60*time.Second)
 	def(&o.DrainTimeout, 10*time.Second)
+	def(&o.CrashLoopBackoffMax, 5*time.Minute)
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 	if o.HealthFailures <= 0 {
 		o.HealthFailures = 3
 	}

@@ -175,20 +175,24 @@ func TestOptionsDefaults(t *testing.T) {
 	}{
 		{"ok/zero", Options{}, Options{StartTimeout: 10 * time.Second, HealthInterval: time.Second, HealthTimeout: time.Second,
 			HealthFailures: 3, BackoffInitial: 100 * time.Millisecond, BackoffMax: 10 * time.Second, CrashLoopMax: 5,
-			CrashLoopWindow: time.Minute, DrainTimeout: 10 * time.Second}},
+			CrashLoopWindow: time.Minute, DrainTimeout: 10 * time.Second, CrashLoopBackoffMax: 5 * time.Minute}},
 		{"ok/negative", Options{StartTimeout: -1, HealthFailures: -2, CrashLoopMax: -1}, Options{StartTimeout: 10 * time.Second,
 			HealthInterval: time.Second, HealthTimeout: time.Second, HealthFailures: 3, BackoffInitial: 100 * time.Millisecond,
-			BackoffMax: 10 * time.Second, CrashLoopMax: 5, CrashLoopWindow: time.Minute, DrainTimeout: 10 * time.Second}},
+			BackoffMax: 10 * time.Second, CrashLoopMax: 5, CrashLoopWindow: time.Minute, DrainTimeout: 10 * time.Second, CrashLoopBackoffMax: 5 * time.Minute}},
 		{"ok/kept", Options{StartTimeout: 2 * time.Second, HealthInterval: 50 * time.Millisecond, HealthTimeout: 20 * time.Millisecond,
 			HealthFailures: 1, BackoffInitial: time.Millisecond, BackoffMax: time.Second, CrashLoopMax: 2,
-			CrashLoopWindow: 5 * time.Second, DrainTimeout: 3 * time.Second}, Options{StartTimeout: 2 * time.Second,
+			CrashLoopWindow: 5 * time.Second, DrainTimeout: 3 * time.Second, CrashLoopBackoffMax: time.Minute}, Options{StartTimeout: 2 * time.Second,
 			HealthInterval: 50 * time.Millisecond, HealthTimeout: 20 * time.Millisecond, HealthFailures: 1, BackoffInitial: time.Millisecond,
-			BackoffMax: time.Second, CrashLoopMax: 2, CrashLoopWindow: 5 * time.Second, DrainTimeout: 3 * time.Second}},
+			BackoffMax: time.Second, CrashLoopMax: 2, CrashLoopWindow: 5 * time.Second, DrainTimeout: 3 * time.Second, CrashLoopBackoffMax: time.Minute}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got := tc.in
 			got.defaults()
+			if got.Now == nil {
+				t.Fatal("no default clock")
+			}
+			got.Now = nil
 			if !reflect.DeepEqual(got, tc.want) {
 				t.Fatalf("defaults() =\n%+v\nwant\n%+v", got, tc.want)
 			}
