@@ -9,7 +9,7 @@ LDFLAGS   := -s -w -X main.version=$(VERSION)
 PLUGINS   := $(notdir $(wildcard plugins/*))
 CONFIG    ?= config.hcl.example
 
-.PHONY: all build run test test-short bench fuzz lint gen gen-check clean
+.PHONY: all build run test test-slow bench fuzz vuln lint gen gen-check clean
 
 all: build
 
@@ -30,6 +30,10 @@ run: build
 test:
 	./scripts/test.sh
 
+## test-slow: every SLH-DSA ACVP vector, the "s" sets included (make test samples them)
+test-slow:
+	$(GO) test -count=1 -tags slow -timeout 60m -run '^TestACVPSLHDSA$$' ./plugins/pqc
+
 ## bench: Go benchmarks plus gateway load runs; prints ratios
 bench: build
 	./scripts/bench.sh
@@ -37,6 +41,10 @@ bench: build
 ## fuzz: run every fuzz target for FUZZTIME each (default 10s)
 fuzz:
 	./scripts/fuzz.sh
+
+## vuln: govulncheck over both modules against an offline database built from the module proxy
+vuln:
+	./scripts/vuln.sh
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'))" || (gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'); exit 1)
