@@ -14,16 +14,21 @@ CONFIG    ?= config.hcl.example
 all: build
 
 ## build: bin/aunsormd and one bin/aunsorm-plugin-<kind> per plugin
+# One go command builds every binary: the packages they share compile once
+# and the links run in parallel. -v names each package as it compiles and
+# the go command prints "go: downloading ..." for each module it fetches,
+# so a first build shows its progress. go names the binaries after their
+# directories; the mv lines give them their installed names.
 build:
 	@mkdir -p $(BIN)
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/aunsormd ./daemon
-	@for p in $(PLUGINS); do \
-		echo "$(GO) build -o $(BIN)/aunsorm-plugin-$$p ./plugins/$$p"; \
-		$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/aunsorm-plugin-$$p ./plugins/$$p || exit 1; \
-	done
+	@echo "==> go build: aunsormd and the plugins $(PLUGINS) (the first build downloads modules and compiles SQLite: a few minutes)"
+	$(GO) build -v -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./daemon $(addprefix ./plugins/,$(PLUGINS))
+	mv -f $(BIN)/daemon $(BIN)/aunsormd$(foreach p,$(PLUGINS),; mv -f $(BIN)/$(p) $(BIN)/aunsorm-plugin-$(p))
+	@echo "==> built $(BIN)/aunsormd $(addprefix $(BIN)/aunsorm-plugin-,$(PLUGINS))"
 
 ## run: build everything and start the daemon with config.hcl.example (data under ./data)
 run: build
+	@echo "==> starting aunsormd with $(CONFIG) (data under ./data; Ctrl-C stops it)"
 	./$(BIN)/aunsormd serve -config $(CONFIG)
 
 ## test: the whole suite (unit, known-answer, fuzz seeds, e2e against real binaries)

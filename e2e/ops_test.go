@@ -3,9 +3,13 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -330,5 +334,62 @@ admin {
 				t.Fatal("the token is quoted in an error")
 			}
 		})
+	}
+}
+
+// TestAdminTCPOffLoopbackIsTLS: an admin listener on a non-loopback
+// address speaks only TLS, with the gateway's certificate (here the one
+// the dev CA issued), and still requires the token.
+func TestAdminTCPOffLoopbackIsTLS(t *testing.T) {
+	dir := t.TempDir()
+	tok := filepath.Join(dir, "admin.token")
+	must(t, os.WriteFile(tok, []byte("0123456789abcdef0123456789\n"), 0o600))
+	_, port, err := net.SplitHostPort(freePort(t))
+	must(t, err)
+	cfg := filepath.Join(dir, "aunsorm.hcl")
+	must(t, os.WriteFile(cfg, []byte(fmt.Sprintf(`data_dir = %q
+gateway {
+  listen = %q
+}
+admin {
+  listen     = "0.0.0.0:%s"
+  token_file = %q
+}
+`, filepath.Join(dir, "data"), freePort(t), port, tok)), 0o600))
+	d := &daemon{t: t, dir: dir, cfgPath: cfg}
+	d.start(exec.Command(bins.daemon, "serve", "-config", cfg))
+
+	var pool *x509.CertPool
+	waitFor(t, "the dev CA", 60*time.Second, func() bool {
+		pem, err := os.ReadFile(filepath.Join(dir, "data", "tls", "ca.pem"))
+		pool = x509.NewCertPool()
+		return err == nil && pool.AppendCertsFromPEM(pem)
+	})
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "localhost"}}}
+	defer client.CloseIdleConnections()
+	get := func(c *http.Client, url, token string) (int, error) {
+		req, _ := http.NewRequest(http.MethodGet, url, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	url := "https://127.0.0.1:" + port + "/v1/plugins"
+	waitFor(t, "the admin listener", 60*time.Second, func() bool {
+		code, err := get(client, url, "0123456789abcdef0123456789")
+		return err == nil && code == 200
+	})
+	if code, err := get(client, url, ""); err != nil || code != 401 {
+		t.Fatalf("without the token: %d %v", code, err)
+	}
+	plain := &http.Client{Timeout: 10 * time.Second}
+	if code, err := get(plain, "http://127.0.0.1:"+port+"/v1/plugins", "0123456789abcdef0123456789"); err == nil && code == 200 {
+		t.Fatal("plain HTTP served the admin API off loopback")
 	}
 }

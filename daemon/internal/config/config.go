@@ -180,8 +180,8 @@ type Admin struct {
 	Socket string
 	// Listen is an optional TCP host:port; it requires TokenFile.
 	Listen string
-	// TokenFile holds the bearer token for the TCP listener. The config
-	// package never reads it.
+	// TokenFile holds the bearer token for the TCP listener. Load checks
+	// it with ReadAdminToken and drops the token; serve reads it again.
 	TokenFile string
 }
 

@@ -42,23 +42,33 @@ func ReadAdminToken(path string) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %q is accessible by group or others (mode %04o); chmod 600 it", ErrAdminToken, path, perm)
 	}
 	raw, err := io.ReadAll(io.LimitReader(f, MaxAdminTokenLen+1024))
+	defer clear(raw)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrAdminToken, err)
 	}
+	token, problem := parseAdminToken(raw)
+	if problem != "" {
+		return nil, fmt.Errorf("%w: the token in %q %s", ErrAdminToken, path, problem)
+	}
+	return token, nil
+}
+
+// parseAdminToken returns a copy of the token in a token file's contents,
+// or what is wrong with it (never quoting it).
+func parseAdminToken(raw []byte) ([]byte, string) {
 	token := bytes.TrimSpace(raw)
-	defer clear(raw)
 	switch {
 	case len(token) < MinAdminTokenLen:
-		return nil, fmt.Errorf("%w: the token in %q has %d characters; at least %d are required", ErrAdminToken, path, len(token), MinAdminTokenLen)
+		return nil, fmt.Sprintf("has %d characters; at least %d are required", len(token), MinAdminTokenLen)
 	case len(token) > MaxAdminTokenLen:
-		return nil, fmt.Errorf("%w: the token in %q is longer than %d characters", ErrAdminToken, path, MaxAdminTokenLen)
+		return nil, fmt.Sprintf("is longer than %d characters", MaxAdminTokenLen)
 	}
 	for _, c := range token {
 		if c <= ' ' || c >= 0x7f {
-			return nil, fmt.Errorf("%w: the token in %q must be one word of visible ASCII characters", ErrAdminToken, path)
+			return nil, "must be one word of visible ASCII characters"
 		}
 	}
-	return bytes.Clone(token), nil
+	return bytes.Clone(token), ""
 }
 
 // checkFiles performs Load's filesystem checks: plugin binaries exist and are

@@ -1,8 +1,10 @@
 package config
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -55,6 +57,38 @@ func FuzzParse(f *testing.F) {
 			if _, d := hclsyntax.ParseConfig(pl.ConfigBody, "fuzz.hcl", pl.ConfigRange.Start); d.HasErrors() {
 				t.Fatalf("plugin %q: config body does not re-parse: %s", pl.Name, FormatDiagnostics(d))
 			}
+		}
+	})
+}
+
+// FuzzParseAdminToken: any token file content yields either a token of
+// visible ASCII within the length bounds, or a problem that does not quote
+// the content.
+func FuzzParseAdminToken(f *testing.F) {
+	for _, seed := range []string{"0123456789abcdef", " 0123456789abcdef0123\n", "short", "", "two words 0123456789", "tok\x00en0123456789abc", strings.Repeat("a", MaxAdminTokenLen+1)} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		token, problem := parseAdminToken(raw)
+		if problem != "" {
+			if token != nil {
+				t.Fatal("a token with a problem")
+			}
+			if tok := bytes.TrimSpace(raw); len(tok) >= 4 && strings.Contains(problem, string(tok)) {
+				t.Fatal("the problem quotes the token")
+			}
+			return
+		}
+		if len(token) < MinAdminTokenLen || len(token) > MaxAdminTokenLen {
+			t.Fatalf("token of %d characters accepted", len(token))
+		}
+		for _, c := range token {
+			if c <= ' ' || c >= 0x7f {
+				t.Fatalf("token with byte %#x accepted", c)
+			}
+		}
+		if !bytes.Contains(raw, token) {
+			t.Fatal("the token is not from the content")
 		}
 	})
 }
