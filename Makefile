@@ -8,6 +8,9 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 PLUGINS   := $(notdir $(wildcard plugins/*))
 CONFIG    ?= config.hcl.example
+# The SDK packages a plugin author builds against, cross-compiled by lint.
+SDK_PORTABLE := ./plugin ./plugintest ./pluginhost ./examples/... ./apierror \
+	./calibration ./clock ./rng ./gatewire ./sandbox ./internal/...
 
 .PHONY: all build run test test-slow bench fuzz vuln lint gen gen-check clean
 
@@ -55,6 +58,10 @@ lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'))" || (gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'); exit 1)
 	$(GO) vet ./...
 	cd sdk && $(GO) vet ./...
+	@# A plugin author builds on any platform: the author-side SDK,
+	@# sdk/examples and plugintest (with the host side it runs) cross-compile.
+	cd sdk && for os in darwin/arm64 windows/amd64; do \
+		GOOS=$${os%/*} GOARCH=$${os#*/} $(GO) build $(SDK_PORTABLE) || exit 1; done
 
 ## gen: regenerate protobuf code (committed)
 gen:

@@ -9,6 +9,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/aunsorm/aunsorm/sdk/apierror"
+	"github.com/aunsorm/aunsorm/sdk/plugin"
 )
 
 // server holds the crypto plugin's HTTP API. It keeps no key material: every
@@ -81,7 +82,7 @@ func (s *server) adapt(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		resp, err := h(r)
 		if err != nil {
-			apierror.Write(w, r, err)
+			plugin.WriteError(w, r, err)
 			return
 		}
 		apierror.WriteJSON(w, http.StatusOK, resp)

@@ -9,6 +9,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/aunsorm/aunsorm/sdk/apierror"
+	"github.com/aunsorm/aunsorm/sdk/plugin"
 )
 
 // server is the PQC plugin's HTTP service. It is stateless between requests:
@@ -127,12 +128,13 @@ func (s *server) Handler() http.Handler {
 }
 
 // wrap turns a handler returning an error into an http.Handler writing the
-// error in the platform's JSON shape; apierror.Write turns anything that is
-// not an *apierror.Error into a 500 with a fixed description.
+// error in the platform's JSON shape; plugin.WriteError logs the cause of
+// anything that is not an *apierror.Error and answers a 500 with a fixed
+// description.
 func (s *server) wrap(h func(http.ResponseWriter, *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {
-			apierror.Write(w, r, err)
+			plugin.WriteError(w, r, err)
 		}
 	})
 }

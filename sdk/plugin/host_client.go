@@ -10,6 +10,35 @@ import (
 	"github.com/aunsorm/aunsorm/sdk/proto/pluginv1"
 )
 
+// Auditor appends events to the daemon's audit log. *Host implements it;
+// a plugin's tests substitute their own.
+type Auditor interface {
+	// Audit appends ev and returns once the daemon stored it durably; an
+	// error means the event is not recorded.
+	Audit(ctx context.Context, ev AuditEvent) (AuditReceipt, error)
+}
+
+// PeerCaller calls another plugin's HTTP API through the daemon. *Host
+// implements it; a plugin's tests substitute their own.
+type PeerCaller interface {
+	// Peer sends method path (with header and body) to the plugin named
+	// plugin and returns its answer; an error means no answer came.
+	Peer(ctx context.Context, plugin, method, path string, header http.Header, body []byte) (*PeerResponse, error)
+}
+
+// TopologyReader lists the plugins the daemon runs. *Host implements it;
+// a plugin's tests substitute their own.
+type TopologyReader interface {
+	// Topology returns one entry per plugin instance.
+	Topology(ctx context.Context) ([]PluginInfo, error)
+}
+
+var (
+	_ Auditor        = (*Host)(nil)
+	_ PeerCaller     = (*Host)(nil)
+	_ TopologyReader = (*Host)(nil)
+)
+
 // Host is a plugin's handle on the daemon's host services. The daemon knows
 // which plugin is calling: the caller's identity is never taken from the
 // request.

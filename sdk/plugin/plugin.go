@@ -108,8 +108,18 @@ type Env struct {
 	Rand io.Reader
 	// Clock tracks the daemon's signed time. Nil when ValidateOnly.
 	Clock *clock.Tracker
-	// Host calls the daemon's audit, peer and topology services. Nil when
-	// ValidateOnly.
+	// Auditor appends events to the daemon's audit log (HostServices
+	// must list ServiceAudit). Nil when ValidateOnly.
+	Auditor Auditor
+	// Peers calls other plugins' APIs through the daemon (ServicePeer).
+	// Nil when ValidateOnly.
+	Peers PeerCaller
+	// Topology lists the plugins the daemon runs (ServiceTopology). Nil
+	// when ValidateOnly.
+	Topology TopologyReader
+	// Host is the daemon's host services in one handle; Auditor, Peers and
+	// Topology are it, narrowed. Keep the narrow interfaces in the plugin's
+	// own types, so its tests can substitute them. Nil when ValidateOnly.
 	Host *Host
 	// Logger writes JSON to stderr, which the daemon folds into its log.
 	Logger zerolog.Logger

@@ -122,8 +122,9 @@ func (s *pluginServer) Configure(ctx context.Context, req *pluginv1.ConfigureReq
 	}
 	go s.watchClock(hostRPC, tracker)
 
+	host := &Host{rpc: hostRPC}
 	env := &Env{Config: cfg, InstanceName: req.InstanceName, DataDir: req.DataDir, Rand: reader,
-		Clock: tracker, Host: &Host{rpc: hostRPC}, Logger: s.log}
+		Clock: tracker, Auditor: host, Peers: host, Topology: host, Host: host, Logger: s.log}
 	handler, err := s.impl.Configure(ctx, env)
 	if err != nil {
 		reader.Close()
@@ -217,12 +218,14 @@ func (s *pluginServer) wrap(h http.Handler) http.Handler {
 		}
 		w.Header().Set(apierror.RequestIDHeader, id)
 		w.Header().Set(VersionHeader, version)
+		// WriteError logs a failure's cause with the plugin's logger.
+		r = r.WithContext(s.log.WithContext(r.Context()))
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				s.log.Error().Str("path", r.URL.Path).Str("panic", fmt.Sprint(v)).Msg("handler panicked")
+				s.log.Error().Str("request_id", id).Str("method", r.Method).Str("path", r.URL.Path).Str("panic", fmt.Sprint(v)).Msg("handler panicked")
 				apierror.Write(w, r, apierror.Internal())
 			}
 		}()

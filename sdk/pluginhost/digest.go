@@ -1,9 +1,7 @@
 package pluginhost
 
 import (
-	"os"
 	"sync"
-	"syscall"
 )
 
 // DigestCache remembers binary digests by file identity (device, inode,
@@ -20,19 +18,6 @@ type fileID struct {
 	dev, ino     uint64
 	size         int64
 	mtime, ctime int64
-}
-
-func identify(path string) (fileID, bool) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return fileID{}, false
-	}
-	sys, ok := st.Sys().(*syscall.Stat_t)
-	if !ok {
-		return fileID{}, false
-	}
-	return fileID{dev: uint64(sys.Dev), ino: sys.Ino, size: st.Size(),
-		mtime: sys.Mtim.Nano(), ctime: sys.Ctim.Nano()}, true
 }
 
 // Digest returns the hex SHA-256 of the file at path, from the cache when

@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -122,7 +121,7 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 		cmd.Env = append(cmd.Env, protocol.EnvLocalFD+"=5", protocol.EnvDaemonPID+"="+strconv.Itoa(os.Getpid()))
 		cmd.ExtraFiles = append(cmd.ExtraFiles, cfg.LocalListener)
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = sysProcAttr()
 
 	log := cfg.Logger.With().Str("plugin", cfg.Name).Logger()
 	confine := &confinement{required: cfg.SandboxRequired, log: log}

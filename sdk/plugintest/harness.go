@@ -68,6 +68,12 @@ type Options struct {
 	// nothing else), so a test finds what the plugin would be refused.
 	// The launch fails on a kernel without Landlock (sandbox.ABI).
 	Sandbox bool
+	// Unavailable lists host services (plugin.ServiceAudit, ServicePeer,
+	// ServiceTopology) that fail every call from the start, as the daemon's
+	// do when its audit log cannot store an event or no peer answers: a
+	// test reaches the plugin's audit_unavailable path this way.
+	// Harness.SetUnavailable changes the set while the plugin runs.
+	Unavailable []string
 }
 
 // Harness is one running plugin under the test host.
@@ -182,6 +188,9 @@ func New(ctx context.Context, opts Options) (_ *Harness, err error) {
 		return nil, fmt.Errorf("plugintest: clock authority: %w", err)
 	}
 	h.host = &testHost{rand: h.native, clock: h.clock, audit: &auditLog{}}
+	if err := h.SetUnavailable(opts.Unavailable...); err != nil {
+		return nil, err
+	}
 
 	log := zerolog.New(opts.Log).With().Timestamp().Logger()
 	if h.client, h.URL, err = launch(ctx, opts, h.host, log); err != nil {
@@ -267,6 +276,27 @@ func waitHealthy(ctx context.Context, c *pluginhost.Client) error {
 // Client returns the host-side handle on the plugin process (Health, PID,
 // Digest, Exited).
 func (h *Harness) Client() *pluginhost.Client { return h.client }
+
+// SetUnavailable makes the listed host services (plugin.ServiceAudit,
+// ServicePeer, ServiceTopology) fail every call from now on, and the
+// others answer again; no argument restores them all. A failing audit
+// call answers as the daemon's does when its log cannot store the event
+// (the plugin sees an error and the event is not recorded); a failing peer
+// or topology call answers as for a peer that is down (an error wrapping
+// plugin.ErrUnavailable). Another service name is refused with ErrOptions.
+func (h *Harness) SetUnavailable(services ...string) error {
+	set := map[string]bool{}
+	for _, s := range services {
+		switch s {
+		case plugin.ServiceAudit, plugin.ServicePeer, plugin.ServiceTopology:
+			set[s] = true
+		default:
+			return fmt.Errorf("%w: host service %q cannot be made unavailable (audit, peer or topology)", ErrOptions, s)
+		}
+	}
+	h.host.unavailable.Store(&set)
+	return nil
+}
 
 // Audit returns the events the plugin appended so far, oldest first.
 func (h *Harness) Audit() []AuditRecord { return h.host.audit.snapshot() }

@@ -132,6 +132,43 @@ func TestStartEcho(t *testing.T) {
 	}
 }
 
+// A test reaches the plugin's audit_unavailable path by making the audit
+// service fail, and the plugin recovers when it answers again.
+func TestUnavailableHostServices(t *testing.T) {
+	h := plugintest.Start(t, plugintest.Options{Binary: echoBinary, Unavailable: []string{plugin.ServiceAudit}})
+	post := func() (int, apierror.Error) {
+		t.Helper()
+		resp, err := http.Post(h.URL+"/echo/", "application/json", strings.NewReader(`{"a":1}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var e apierror.Error
+		_ = json.NewDecoder(resp.Body).Decode(&e)
+		return resp.StatusCode, e
+	}
+	if st, e := post(); st != http.StatusServiceUnavailable || e.Code != "audit_unavailable" {
+		t.Fatalf("with audit unavailable: %d %+v, want 503 audit_unavailable", st, e)
+	}
+	if n := len(h.Audit()); n != 0 {
+		t.Fatalf("%d audit records while the audit service failed", n)
+	}
+	if err := h.SetUnavailable(); err != nil {
+		t.Fatal(err)
+	}
+	if st, e := post(); st != http.StatusOK {
+		t.Fatalf("with audit back: %d %+v", st, e)
+	}
+	if n := len(h.Audit()); n != 1 {
+		t.Fatalf("%d audit records, want 1", n)
+	}
+	for _, bad := range []string{plugin.ServiceEntropy, plugin.ServiceAttestation, "kms"} {
+		if err := h.SetUnavailable(bad); !errors.Is(err, plugintest.ErrOptions) {
+			t.Errorf("SetUnavailable(%q): %v, want ErrOptions", bad, err)
+		}
+	}
+}
+
 func TestKill(t *testing.T) {
 	h := plugintest.Start(t, plugintest.Options{Binary: echoBinary})
 	h.Kill()

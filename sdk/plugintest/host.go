@@ -137,6 +137,14 @@ type testHost struct {
 	declared atomic.Pointer[[]string]
 	// topology is filled in once the plugin is launched.
 	topology atomic.Pointer[pluginv1.PluginInfo]
+	// unavailable names the services that fail every call.
+	unavailable atomic.Pointer[map[string]bool]
+}
+
+// down reports whether the test made service unavailable.
+func (h *testHost) down(service string) bool {
+	m := h.unavailable.Load()
+	return m != nil && (*m)[service]
 }
 
 var _ pluginv1.HostServer = (*testHost)(nil)
@@ -190,6 +198,10 @@ func (h *testHost) Audit(_ context.Context, req *pluginv1.AuditRequest) (*plugin
 	if err := h.allow(plugin.ServiceAudit); err != nil {
 		return nil, err
 	}
+	if h.down(plugin.ServiceAudit) {
+		// What the daemon answers when its audit log cannot store the event.
+		return nil, status.Error(codes.Internal, "audit: the event could not be stored (plugintest: audit made unavailable)")
+	}
 	rec, err := h.audit.append(req.Action, req.Subject, req.Outcome, req.DetailsJson)
 	if err != nil {
 		return nil, status.Error(codes.InvalidArgument, err.Error())
@@ -202,6 +214,9 @@ func (h *testHost) Peer(_ context.Context, req *pluginv1.PeerRequest) (*pluginv1
 	if err := h.allow(plugin.ServicePeer); err != nil {
 		return nil, err
 	}
+	if h.down(plugin.ServicePeer) {
+		return nil, status.Errorf(codes.Unavailable, "plugintest: peer %q made unavailable", req.Plugin)
+	}
 	return nil, status.Errorf(codes.Unavailable, "plugintest: plugin %q is not running (the harness runs no peers)", req.Plugin)
 }
 
@@ -209,6 +224,9 @@ func (h *testHost) Peer(_ context.Context, req *pluginv1.PeerRequest) (*pluginv1
 func (h *testHost) Topology(context.Context, *pluginv1.TopologyRequest) (*pluginv1.TopologyResponse, error) {
 	if err := h.allow(plugin.ServiceTopology); err != nil {
 		return nil, err
+	}
+	if h.down(plugin.ServiceTopology) {
+		return nil, status.Error(codes.Unavailable, "plugintest: topology made unavailable")
 	}
 	resp := &pluginv1.TopologyResponse{}
 	if p := h.topology.Load(); p != nil {

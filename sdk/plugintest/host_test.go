@@ -114,3 +114,46 @@ func TestAuthoritySignsAndStops(t *testing.T) {
 		t.Fatalf("resumed snapshot %+v: %v", next, err)
 	}
 }
+
+func TestTestHostUnavailable(t *testing.T) {
+	ctx := context.Background()
+	all := []string{plugin.ServiceAudit, plugin.ServicePeer, plugin.ServiceTopology}
+	calls := map[string]func(h *testHost) error{
+		plugin.ServiceAudit: func(h *testHost) error {
+			_, err := h.Audit(ctx, &pluginv1.AuditRequest{Action: "a"})
+			return err
+		},
+		plugin.ServicePeer: func(h *testHost) error {
+			_, err := h.Peer(ctx, &pluginv1.PeerRequest{Plugin: "kms", Path: "/kms/keys"})
+			return err
+		},
+		plugin.ServiceTopology: func(h *testHost) error {
+			_, err := h.Topology(ctx, &pluginv1.TopologyRequest{})
+			return err
+		},
+	}
+	tests := []struct {
+		name string
+		down string
+		want map[string]codes.Code
+	}{
+		{"fail/audit", plugin.ServiceAudit, map[string]codes.Code{plugin.ServiceAudit: codes.Internal, plugin.ServicePeer: codes.Unavailable, plugin.ServiceTopology: codes.OK}},
+		{"fail/peer", plugin.ServicePeer, map[string]codes.Code{plugin.ServiceAudit: codes.OK, plugin.ServicePeer: codes.Unavailable, plugin.ServiceTopology: codes.OK}},
+		{"fail/topology", plugin.ServiceTopology, map[string]codes.Code{plugin.ServiceAudit: codes.OK, plugin.ServicePeer: codes.Unavailable, plugin.ServiceTopology: codes.Unavailable}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, _ := newTestHost(t, all...)
+			h.unavailable.Store(&map[string]bool{tt.down: true})
+			before := len(h.audit.snapshot())
+			for svc, call := range calls {
+				if got := status.Code(call(h)); got != tt.want[svc] {
+					t.Errorf("%s: code %v, want %v", svc, got, tt.want[svc])
+				}
+			}
+			if tt.down == plugin.ServiceAudit && len(h.audit.snapshot()) != before {
+				t.Error("an unavailable audit service recorded the event")
+			}
+		})
+	}
+}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/hex"
 	"encoding/json"
 	"io"
@@ -18,19 +17,13 @@ import (
 // maxBody bounds a request body.
 const maxBody = 64 << 10
 
-// auditor is what the handler needs of the daemon's host services.
-// *plugin.Host implements it; tests pass a fake.
-type auditor interface {
-	Audit(ctx context.Context, ev plugin.AuditEvent) (plugin.AuditReceipt, error)
-}
-
 // handler serves the plugin's API.
 type handler struct {
 	greeting string
 	// rand is the plugin's DRBG (env.Rand): every id comes from it, never
 	// from crypto/rand. It is safe for concurrent use.
 	rand  io.Reader
-	audit auditor
+	audit plugin.Auditor
 	log   zerolog.Logger
 }
 
@@ -45,7 +38,7 @@ type response struct {
 
 // newHandler returns the plugin's router. Unknown paths answer 404 and a
 // known path with the wrong method 405, both in the JSON error shape.
-func newHandler(cfg config, rand io.Reader, audit auditor, log zerolog.Logger) http.Handler {
+func newHandler(cfg config, rand io.Reader, audit plugin.Auditor, log zerolog.Logger) http.Handler {
 	h := &handler{greeting: cfg.Greeting, rand: rand, audit: audit, log: log}
 	mux := http.NewServeMux()
 	// The whole API, one line per route.

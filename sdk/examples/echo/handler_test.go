@@ -70,7 +70,7 @@ func freshTracker(t testing.TB) *clock.Tracker {
 }
 
 // newTestServer wraps the handler as the SDK does: calibration in front.
-func newTestServer(t testing.TB, audit auditor, rand *counterReader) http.Handler {
+func newTestServer(t testing.TB, audit plugin.Auditor, rand *counterReader) http.Handler {
 	h := newHandler(config{Greeting: "hi"}, rand, audit, zerolog.Nop())
 	return calibration.Middleware(freshTracker(t), calibration.Options{})(h)
 }

@@ -53,7 +53,7 @@ func (echoPlugin) Configure(_ context.Context, env *plugin.Env) (http.Handler, e
 		return nil, nil
 	}
 	env.Logger.Info().Str("instance", env.InstanceName).Msg("echo configured")
-	return newHandler(cfg, env.Rand, env.Host, env.Logger), nil
+	return newHandler(cfg, env.Rand, env.Auditor, env.Logger), nil
 }
 
 // main hands the plugin to the SDK and does nothing else: Serve speaks the
