@@ -1,8 +1,11 @@
 package store
 
 import (
+	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // redactedPassword replaces a password in RedactDSN's output.
@@ -131,4 +134,13 @@ func redactKeywordDSN(dsn string) (string, bool) {
 
 func isSpace(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'
+}
+
+// CheckDSN reports whether dsn is a PostgreSQL connection string pgx can
+// use, without connecting. Its error never quotes the DSN.
+func CheckDSN(dsn string) error {
+	if _, err := pgx.ParseConfig(dsn); err != nil {
+		return fmt.Errorf("%w: the dsn cannot be parsed (its value is not shown)", ErrInvalidOptions)
+	}
+	return nil
 }

@@ -42,6 +42,9 @@ func (postgresDialect) open(ctx context.Context, opts Options) (*sql.DB, error) 
 	if opts.Path != "" {
 		return nil, fmt.Errorf("%w: postgres takes a dsn, not a path", ErrInvalidOptions)
 	}
+	if err := CheckDSN(opts.DSN); err != nil {
+		return nil, err
+	}
 	cfg, err := pgx.ParseConfig(opts.DSN)
 	if err != nil {
 		// The parser's message may quote the DSN, password and all.
