@@ -19,7 +19,6 @@ import (
 
 	"github.com/aunsorm/aunsorm/daemon/internal/admin"
 	"github.com/aunsorm/aunsorm/daemon/internal/attest"
-	"github.com/aunsorm/aunsorm/daemon/internal/audit"
 	"github.com/aunsorm/aunsorm/daemon/internal/config"
 	"github.com/aunsorm/aunsorm/daemon/internal/fsutil"
 	"github.com/aunsorm/aunsorm/daemon/internal/gateway"
@@ -83,7 +82,8 @@ func tuneGC(getenv func(string) string) {
 }
 
 func runDaemon(ctx context.Context, cfg *config.Config, getenv func(string) string, log zerolog.Logger) error {
-	log.Info().Str("version", version).Str("config", cfg.File).Str("data_dir", cfg.DataDir).Msg("aunsormd starting")
+	log.Info().Str("version", version).Str("config", cfg.File).Str("data_dir", cfg.DataDir).
+		Str("storage", cfg.Storage.Driver).Msg("aunsormd starting")
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
@@ -98,9 +98,9 @@ func runDaemon(ctx context.Context, cfg *config.Config, getenv func(string) stri
 	}
 	defer native.Close()
 
-	auditLog, err := audit.Open(ctx, filepath.Join(cfg.DataDir, "audit", "audit.db"))
+	auditLog, err := openAudit(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("audit: %w", err)
+		return err
 	}
 	defer auditLog.Close()
 
@@ -126,7 +126,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, getenv func(string) stri
 	sup := supervisor.New(supervisor.Options{
 		DataDir: cfg.DataDir, ClockKey: authority.PublicKey(), ClockMaxAge: cfg.Clock.MaxAge,
 		ReseedInterval: cfg.RNG.ReseedInterval, LogLevel: cfg.Log.Level, Services: services,
-		Audit: auditLog, Log: log,
+		Audit: auditLog, Storage: cfg.Storage, Log: log,
 	})
 	services.Directory = sup
 	if err := sup.Start(ctx, cfg.Plugins); err != nil {
@@ -141,7 +141,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, getenv func(string) stri
 	}
 
 	gw := gateway.New(gateway.Options{Config: cfg.Gateway, Supervisor: sup,
-		Authority: authority, RNG: native, Rand: native, Log: log})
+		Authority: authority, RNG: native, Rand: native, Log: log, Storage: auditLog})
 	scheme := "https"
 	if tlsConfig == nil {
 		scheme = "http"

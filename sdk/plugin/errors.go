@@ -20,4 +20,7 @@ var (
 	ErrServiceNotDeclared = errors.New("plugin: host service not declared")
 	// ErrUnavailable: the other side is not reachable.
 	ErrUnavailable = errors.New("plugin: unavailable")
+	// ErrNoStore: Env.OpenStore was called where no store can be opened
+	// (validate-only, or neither storage nor a data directory given).
+	ErrNoStore = errors.New("plugin: no store available")
 )

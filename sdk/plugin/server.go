@@ -122,7 +122,7 @@ func (s *pluginServer) Configure(ctx context.Context, req *pluginv1.ConfigureReq
 	go s.watchClock(hostRPC, tracker)
 
 	env := &Env{Config: cfg, InstanceName: req.InstanceName, DataDir: req.DataDir, Rand: reader,
-		Clock: tracker, Host: &Host{rpc: hostRPC}, Logger: s.log}
+		Clock: tracker, Host: &Host{rpc: hostRPC}, Logger: s.log, storage: storageFromProto(req)}
 	handler, err := s.impl.Configure(ctx, env)
 	if err != nil {
 		reader.Close()

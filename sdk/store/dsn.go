@@ -3,6 +3,7 @@ package store
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -143,4 +144,30 @@ func CheckDSN(dsn string) error {
 		return fmt.Errorf("%w: the dsn cannot be parsed (its value is not shown)", ErrInvalidOptions)
 	}
 	return nil
+}
+
+// DSNEndpoints returns the TCP ports and the unix socket directories a
+// PostgreSQL DSN connects to (fallback hosts included), so that a sandbox
+// can let a plugin reach them and nothing else.
+func DSNEndpoints(dsn string) (ports []uint16, socketDirs []string, err error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: the dsn cannot be parsed (its value is not shown)", ErrInvalidOptions)
+	}
+	add := func(host string, port uint16) {
+		if strings.HasPrefix(host, "/") {
+			if !slices.Contains(socketDirs, host) {
+				socketDirs = append(socketDirs, host)
+			}
+			return
+		}
+		if !slices.Contains(ports, port) {
+			ports = append(ports, port)
+		}
+	}
+	add(cfg.Host, cfg.Port)
+	for _, f := range cfg.Fallbacks {
+		add(f.Host, f.Port)
+	}
+	return ports, socketDirs, nil
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -56,4 +57,31 @@ func FuzzRedactDSN(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestDSNEndpoints(t *testing.T) {
+	tests := []struct {
+		name      string
+		dsn       string
+		wantPorts []uint16
+		wantDirs  []string
+		wantErr   bool
+	}{
+		{"ok/url", "postgres://u:p@db:6543/x", []uint16{6543}, nil, false},
+		{"ok/default-port", "postgres://db/x", []uint16{5432}, nil, false},
+		{"ok/socket", "host=/run/postgresql dbname=x", nil, []string{"/run/postgresql"}, false},
+		{"ok/fallbacks", "postgres://a:1111,b:2222/x", []uint16{1111, 2222}, nil, false},
+		{"fail/unparsable", "postgres://u:p@db:port/x", nil, nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ports, dirs, err := DSNEndpoints(tt.dsn)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v", err)
+			}
+			if fmt.Sprint(ports) != fmt.Sprint(tt.wantPorts) || fmt.Sprint(dirs) != fmt.Sprint(tt.wantDirs) {
+				t.Errorf("= %v, %v; want %v, %v", ports, dirs, tt.wantPorts, tt.wantDirs)
+			}
+		})
+	}
 }
