@@ -401,3 +401,27 @@ func openTestDB(t *testing.T) *DB {
 	db, _ := openTest(t, nil)
 	return db
 }
+
+func TestLeaseState(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, tg target) {
+		clk := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+		db := tg.open(t, nil)
+		l, err := db.NewLease(LeaseOptions{Name: "s", Holder: "a", TTL: time.Second, Now: clk.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st, err := l.State(t.Context()); err != nil || st != (LeaseState{}) {
+			t.Fatalf("State of an untaken lease = %+v, %v", st, err)
+		}
+		if _, err := l.Acquire(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if st, err := l.State(t.Context()); err != nil || st != (LeaseState{Holder: "a", Token: 1, Live: true}) {
+			t.Fatalf("State = %+v, %v", st, err)
+		}
+		clk.advance(time.Second)
+		if st, err := l.State(t.Context()); err != nil || st.Live {
+			t.Fatalf("State after the term = %+v, %v; want not live", st, err)
+		}
+	})
+}

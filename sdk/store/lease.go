@@ -65,6 +65,9 @@ func (db *DB) NewLease(opts LeaseOptions) (*Lease, error) {
 	return &Lease{db: db, opts: opts}, nil
 }
 
+// TTL is the length of a term.
+func (l *Lease) TTL() time.Duration { return l.opts.TTL }
+
 // now reads the lease's clock.
 func (l *Lease) now() (time.Time, error) {
 	t, err := l.opts.Now()
@@ -146,4 +149,36 @@ func (l *Lease) Guard(ctx context.Context, tx *sql.Tx, token int64) error {
 		return ErrLeaseLost
 	}
 	return nil
+}
+
+// LeaseState is a lease's current term as the database records it.
+type LeaseState struct {
+	// Holder holds, or last held, the lease; empty when never taken.
+	Holder string
+	// Token is the term's fencing token.
+	Token int64
+	// Live reports whether the term has not run out, by the lease's clock.
+	Live bool
+}
+
+// State reads the lease's current term without changing it.
+func (l *Lease) State(ctx context.Context) (LeaseState, error) {
+	now, err := l.now()
+	if err != nil {
+		return LeaseState{}, err
+	}
+	var (
+		st      LeaseState
+		expires int64
+	)
+	err = l.db.db.QueryRowContext(ctx, l.db.Rebind(`SELECT holder, token, expires_ns FROM store_leases WHERE name = ?`),
+		l.opts.Name).Scan(&st.Holder, &st.Token, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return LeaseState{}, nil
+	}
+	if err != nil {
+		return LeaseState{}, fmt.Errorf("store: lease %q: state: %w", l.opts.Name, err)
+	}
+	st.Live = expires > now.UnixNano()
+	return st, nil
 }
