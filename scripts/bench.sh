@@ -13,6 +13,8 @@
 #      beside the in-process raw rate, when bin/aunsorm-plugin-pqc is a plugin.
 #   4. Supervision: time from kill -9 of the crypto plugin to serving again
 #      (median and p99 over KILLS kills) and hot-swap duration under load.
+#   5. Storage: audit appends/s and the ledger example's write+read on
+#      SQLite and PostgreSQL side by side (scripts/bench-storage.sh).
 #
 # Raw output lands in .bench/ (gitignored); a summary table ends the run.
 # Nothing here fails on a number: goals are reported as PASS/MISS.
@@ -700,6 +702,8 @@ swap_under_load
 kill_to_serving
 stop_pid "$DAEMON_PID"
 tls_load
+# 5. Storage engines side by side (audit appends, the ledger example).
+OUT=$OUT GO=$GO "$ROOT/scripts/bench-storage.sh" || echo "bench: storage benchmarks failed" >&2
 
 say "summary ($(nproc) CPUs shared by the load generator, the daemon and its plugins; load average before the run: $LOADAVG0, now: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?"))"
 {

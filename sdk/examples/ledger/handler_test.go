@@ -108,7 +108,7 @@ type fixture struct {
 	srv   http.Handler
 }
 
-func newFixture(t *testing.T, env *plugin.Env, holder string) *fixture {
+func newFixture(t testing.TB, env *plugin.Env, holder string) *fixture {
 	t.Helper()
 	db, err := env.OpenStore(t.Context(), migrations)
 	if err != nil {
