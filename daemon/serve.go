@@ -84,7 +84,8 @@ func tuneGC(getenv func(string) string) {
 }
 
 func runDaemon(ctx context.Context, cfg *config.Config, getenv func(string) string, log zerolog.Logger) error {
-	log.Info().Str("version", version).Str("config", cfg.File).Str("data_dir", cfg.DataDir).Msg("aunsormd starting")
+	log.Info().Str("version", version).Str("config", cfg.File).Str("data_dir", cfg.DataDir).
+		Str("storage", cfg.Storage.Driver).Msg("aunsormd starting")
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
@@ -108,9 +109,9 @@ func runDaemon(ctx context.Context, cfg *config.Config, getenv func(string) stri
 
 	// Every record, the daemon's and the plugins', is stamped with
 	// attested time.
-	auditLog, err := audit.Open(ctx, filepath.Join(cfg.DataDir, "audit", "audit.db"), audit.WithClock(now))
+	auditLog, err := openAudit(ctx, cfg, audit.WithClock(now))
 	if err != nil {
-		return fmt.Errorf("audit: %w", err)
+		return err
 	}
 	defer auditLog.Close()
 
@@ -130,7 +131,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, getenv func(string) stri
 	sup := supervisor.New(supervisor.Options{
 		DataDir: cfg.DataDir, ClockKey: authority.PublicKey(), ClockMaxAge: cfg.Clock.MaxAge,
 		ReseedInterval: cfg.RNG.ReseedInterval, LogLevel: cfg.Log.Level, Services: services,
-		Audit: auditLog, Log: log, Now: now,
+		Audit: auditLog, Storage: cfg.Storage, Log: log, Now: now,
 	})
 	services.Directory = sup
 	if err := sup.Start(ctx, cfg.Plugins); err != nil {
@@ -146,7 +147,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, getenv func(string) stri
 	}
 
 	gw := gateway.New(gateway.Options{Config: cfg.Gateway, Supervisor: sup,
-		Authority: authority, RNG: native, Rand: native, Log: log})
+		Authority: authority, RNG: native, Rand: native, Log: log, Storage: auditLog})
 	scheme := "https"
 	if tlsConfig == nil {
 		scheme = "http"

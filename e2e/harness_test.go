@@ -54,6 +54,9 @@ func testMain(m *testing.M) int {
 	targets[bins.plugins["crypto-v2"]] = "./plugins/crypto"
 	bins.plugins["protov2"] = filepath.Join(dir, "aunsorm-plugin-protov2")
 	targets[bins.plugins["protov2"]] = "./e2e/testdata/protov2"
+	// The stateful example, built in the SDK's own module.
+	bins.plugins["ledger"] = filepath.Join(dir, "aunsorm-plugin-ledger")
+	targets[bins.plugins["ledger"]] = "sdk:./examples/ledger"
 	root, _ := filepath.Abs("..")
 	var wg sync.WaitGroup
 	errs := make(chan error, len(targets))
@@ -71,6 +74,11 @@ func testMain(m *testing.M) int {
 			}
 			cmd := exec.Command("go", args...)
 			cmd.Dir = root
+			if rest, ok := strings.CutPrefix(pkg, "sdk:"); ok {
+				args[len(args)-1] = rest
+				cmd = exec.Command("go", args...)
+				cmd.Dir = filepath.Join(root, "sdk")
+			}
 			if b, err := cmd.CombinedOutput(); err != nil {
 				errs <- fmt.Errorf("build %s: %v\n%s", pkg, err, b)
 			}
@@ -82,7 +90,9 @@ func testMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	return m.Run()
+	code := m.Run()
+	pg.Stop()
+	return code
 }
 
 // freePort returns a loopback address nobody listens on right now.
@@ -113,6 +123,8 @@ type daemonOpts struct {
 	NoWait bool
 	// GatewayAddr is the gateway's address (default: a free port).
 	GatewayAddr string
+	// Storage is the body of a storage block (none when empty).
+	Storage string
 }
 
 type daemon struct {
@@ -164,6 +176,9 @@ func writeConfig(t testing.TB, dir string, o daemonOpts, gw string, ports map[st
 	fmt.Fprintf(&b, "data_dir = %q\nlog {\n  level = \"info\"\n  format = \"json\"\n}\n", filepath.Join(dir, "data"))
 	fmt.Fprintf(&b, "gateway {\n  listen = %q\n  %s\n}\n", gw, gwExtra)
 	fmt.Fprintf(&b, "clock {\n  %s\n}\n", clk)
+	if o.Storage != "" {
+		fmt.Fprintf(&b, "storage {\n%s\n}\n", o.Storage)
+	}
 	for name, body := range o.Plugins {
 		cmd := bins.plugins[name]
 		if i := strings.Index(body, "#kind="); i >= 0 {

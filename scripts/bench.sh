@@ -14,6 +14,8 @@
 #   4. Supervision: time from kill -9 of the crypto plugin to serving again,
 #      how long the gateway takes to answer 503 meanwhile
 #      (median and p99 over KILLS kills) and hot-swap duration under load.
+#   5. Storage: audit appends/s and the ledger example's write+read on
+#      SQLite and PostgreSQL side by side (scripts/bench-storage.sh).
 #
 # Raw output lands in .bench/ (gitignored); a summary table ends the run.
 # Nothing here fails on a number: goals are reported as PASS/MISS.
@@ -716,6 +718,8 @@ swap_under_load
 kill_to_serving
 stop_pid "$DAEMON_PID"
 tls_load
+# 5. Storage engines side by side (audit appends, the ledger example).
+OUT=$OUT GO=$GO "$ROOT/scripts/bench-storage.sh" || echo "bench: storage benchmarks failed" >&2
 
 say "summary ($(nproc) CPUs shared by the load generator, the daemon and its plugins; load average before the run: $LOADAVG0, now: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?"))"
 {

@@ -123,4 +123,8 @@ type Env struct {
 	Host *Host
 	// Logger writes JSON to stderr, which the daemon folds into its log.
 	Logger zerolog.Logger
+
+	// storage is the daemon's storage block as it applies to this
+	// instance; OpenStore opens it.
+	storage Storage
 }

@@ -124,7 +124,7 @@ func (s *pluginServer) Configure(ctx context.Context, req *pluginv1.ConfigureReq
 
 	host := &Host{rpc: hostRPC}
 	env := &Env{Config: cfg, InstanceName: req.InstanceName, DataDir: req.DataDir, Rand: reader,
-		Clock: tracker, Auditor: host, Peers: host, Topology: host, Host: host, Logger: s.log}
+		Clock: tracker, Auditor: host, Peers: host, Topology: host, Host: host, Logger: s.log, storage: storageFromProto(req)}
 	handler, err := s.impl.Configure(ctx, env)
 	if err != nil {
 		reader.Close()

@@ -32,11 +32,40 @@
 // is, written by a newer release) is refused with ErrSchemaTooNew rather than
 // used with a schema the code does not understand.
 //
-// # Portability
+// # PostgreSQL
 //
-// Queries are written with ? placeholders; DB.Rebind turns them into the
-// placeholders of the driver in use ($1, $2, … for PostgreSQL), so the same
-// queries and migrations can later run on PostgreSQL (pgx) when more than one
-// daemon shares a database. Only "sqlite" is available today; Open answers
-// ErrUnsupportedDriver for anything else.
+// With Options.Driver set to "postgres" (DriverPostgres) the same Open, Tx,
+// migrations and helpers run on a PostgreSQL server through jackc/pgx v5
+// behind database/sql; pick it when several daemons share one database
+// (docs/operations.md). Options.DSN names the server, Options.Schema the
+// schema the caller lives in (created when missing, the search_path of
+// every connection; a plugin gets one per instance, see SchemaName), and
+// Options.MaxConns caps the pool. Open fails with ErrUnavailable when the
+// server cannot be reached or refuses the credentials; afterwards the pool
+// reconnects by itself, and Ping tells whether the server answers. Migrations
+// run under a PostgreSQL advisory lock named after the schema, so daemons
+// starting together apply each one exactly once. A DSN holds a password:
+// RedactDSN masks it for display.
+//
+// Queries are written with ? placeholders; DB.Rebind turns them into $1,
+// $2, … for PostgreSQL. Portable DDL uses INTEGER or BIGINT (PostgreSQL's
+// INTEGER is 32 bits; SQLite's is 64), TEXT, and BYTEA for bytes (SQLite
+// stores a []byte as a blob in a BYTEA column).
+//
+// # Isolation
+//
+// With SQLite every Tx is serialisable: one writer at a time. With
+// PostgreSQL, Tx runs at READ COMMITTED, and concurrent transactions of
+// other daemons interleave with it. The helpers are written so that this is
+// enough:
+//
+//   - UseOnce/UseOnceTx (replay caches) is one INSERT … ON CONFLICT DO
+//     NOTHING: exactly one of any number of concurrent uses succeeds.
+//   - Next/NextTx (monotonic counters) is one upsert … RETURNING under the
+//     counter's row lock: no value is handed out twice.
+//   - Purge deletes in batches, each its own short transaction.
+//   - LockTx serialises read-decide-write sequences across processes with a
+//     transaction-level advisory lock (a no-op on SQLite).
+//   - Lease is one conditional upsert per Acquire, and Guard reads the lease
+//     row FOR SHARE so a takeover cannot commit under a guarded write.
 package store

@@ -30,4 +30,28 @@ var (
 	// ErrMigrationFailed wraps the error of a migration that could not be
 	// applied; the transaction of that migration was rolled back.
 	ErrMigrationFailed = errors.New("store: migration failed")
+
+	// ErrUnavailable reports a database server that cannot be reached or
+	// refuses the connection (wrong credentials, unknown database).
+	ErrUnavailable = errors.New("store: database unavailable")
+
+	// ErrAlreadyUsed reports a single-use value (UseOnce) recorded before.
+	ErrAlreadyUsed = errors.New("store: value already used")
+
+	// ErrLeaseHeld reports a lease held by another holder whose term has
+	// not run out.
+	ErrLeaseHeld = errors.New("store: lease held by another holder")
+
+	// ErrLeaseLost reports a fencing check (Lease.Guard) that failed: the
+	// lease expired or another holder took it over since the token was
+	// issued.
+	ErrLeaseLost = errors.New("store: lease lost")
+
+	// ErrInvalidArgument reports a helper called with an unusable argument
+	// (an empty name, a non-positive batch or TTL, an invalid identifier).
+	ErrInvalidArgument = errors.New("store: invalid argument")
+
+	// ErrNoClock reports a lease whose clock cannot tell the time (the
+	// attested clock is stale).
+	ErrNoClock = errors.New("store: no trusted time")
 )

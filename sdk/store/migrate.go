@@ -38,9 +38,18 @@ func validateMigrations(ms []Migration) error {
 // migrate applies the migrations newer than the newest recorded one, each in
 // its own transaction.
 func (db *DB) migrate(ctx context.Context, ms []Migration) error {
-	if err := db.Tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, migrationsTable)
+	release, err := db.dialect.lockMigrations(ctx, db.db, db.schema)
+	if err != nil {
 		return err
+	}
+	defer release()
+	if err := db.Tx(ctx, func(tx *sql.Tx) error {
+		for _, ddl := range append([]string{migrationsTable}, helperTables...) {
+			if _, err := tx.ExecContext(ctx, ddl); err != nil {
+				return err
+			}
+		}
+		return nil
 	}); err != nil {
 		return fmt.Errorf("store: create schema_migrations: %w", err)
 	}

@@ -32,12 +32,26 @@ func (sqliteDialect) rebind(query string) string { return query }
 
 func (sqliteDialect) singleWriter() bool { return true }
 
+// lockMigrations needs no lock: every migration transaction begins
+// IMMEDIATE, which keeps other processes' writers out.
+func (sqliteDialect) lockMigrations(context.Context, *sql.DB, string) (func(), error) {
+	return func() {}, nil
+}
+
+// txLock needs no lock: the transaction began IMMEDIATE and holds the
+// database's only write lock until it ends.
+func (sqliteDialect) txLock(context.Context, *sql.Tx, string) error { return nil }
+
+// shareLock is empty: SQLite has no row locks, and the writer lock taken at
+// BEGIN already keeps every row still.
+func (sqliteDialect) shareLock() string { return "" }
+
 func (sqliteDialect) open(ctx context.Context, opts Options) (*sql.DB, error) {
 	if opts.Path == "" {
 		return nil, fmt.Errorf("%w: sqlite needs a path", ErrInvalidOptions)
 	}
-	if opts.DSN != "" {
-		return nil, fmt.Errorf("%w: sqlite takes a path, not a dsn", ErrInvalidOptions)
+	if opts.DSN != "" || opts.Schema != "" {
+		return nil, fmt.Errorf("%w: sqlite takes a path, not a dsn or schema", ErrInvalidOptions)
 	}
 	path, err := filepath.Abs(opts.Path)
 	if err != nil {

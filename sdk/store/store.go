@@ -22,9 +22,19 @@ type Options struct {
 	// Path is the SQLite database file. Its parent directory is created with
 	// mode 0700 when missing; the file is created with mode 0600.
 	Path string
-	// DSN is the connection string of a server database (PostgreSQL, not
-	// available yet). Unused by SQLite.
+	// DSN is the PostgreSQL connection string, a URL
+	// (postgres://user:pass@host:5432/db?sslmode=verify-full) or key=value
+	// pairs. Unused by SQLite. It holds a password: never log it (RedactDSN
+	// masks it).
 	DSN string
+	// Schema is the PostgreSQL schema the database lives in, created when
+	// missing and set as the search_path of every connection; empty keeps
+	// the server's default search_path. It must match [a-z_][a-z0-9_]* (see
+	// SchemaName). Unused by SQLite.
+	Schema string
+	// MaxConns caps the PostgreSQL connection pool (DefaultMaxConns when
+	// zero). Unused by SQLite.
+	MaxConns int
 	// Migrations is the caller's schema history, oldest first, with strictly
 	// increasing versions.
 	Migrations []Migration
@@ -58,6 +68,14 @@ type dialect interface {
 	rebind(query string) string
 	// singleWriter reports whether writers must be serialised in-process.
 	singleWriter() bool
+	// lockMigrations serialises migrations across processes (and creates
+	// the schema); it returns the release function.
+	lockMigrations(ctx context.Context, db *sql.DB, schema string) (func(), error)
+	// txLock takes a lock named name held until tx ends, across processes.
+	txLock(ctx context.Context, tx *sql.Tx, name string) error
+	// shareLock is appended to a SELECT that must keep its rows from
+	// changing until the transaction ends.
+	shareLock() string
 }
 
 // DB is an open database. It is safe for concurrent use.
@@ -67,6 +85,8 @@ type DB struct {
 	// writer is a one-slot semaphore held for the whole of a Tx when the
 	// engine allows a single writer at a time; nil otherwise.
 	writer chan struct{}
+	// schema is Options.Schema, for the migration lock.
+	schema string
 }
 
 // Open opens (creating if needed) the database described by opts, applies the
@@ -74,6 +94,12 @@ type DB struct {
 func Open(ctx context.Context, opts Options) (*DB, error) {
 	if opts.BusyTimeout < 0 {
 		return nil, fmt.Errorf("%w: negative busy timeout", ErrInvalidOptions)
+	}
+	if opts.MaxConns < 0 {
+		return nil, fmt.Errorf("%w: negative max conns", ErrInvalidOptions)
+	}
+	if opts.Schema != "" && !validIdent(opts.Schema) {
+		return nil, fmt.Errorf("%w: schema must match [a-z_][a-z0-9_]* (at most %d bytes)", ErrInvalidOptions, MaxIdentLen)
 	}
 	if opts.BusyTimeout == 0 {
 		opts.BusyTimeout = DefaultBusyTimeout
@@ -85,6 +111,8 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	switch opts.Driver {
 	case "", DriverSQLite:
 		d = sqliteDialect{}
+	case DriverPostgres:
+		d = postgresDialect{}
 	default:
 		return nil, fmt.Errorf("%w: %q", ErrUnsupportedDriver, opts.Driver)
 	}
@@ -92,7 +120,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db := &DB{db: sqldb, dialect: d}
+	db := &DB{db: sqldb, dialect: d, schema: opts.Schema}
 	if d.singleWriter() {
 		db.writer = make(chan struct{}, 1)
 	}
@@ -106,6 +134,16 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 // SQL returns the underlying pool, for reads and for anything Tx does not
 // cover. Writes should go through Tx so that they are serialised.
 func (db *DB) SQL() *sql.DB { return db.db }
+
+// Ping checks that the database answers, for health checks: with
+// PostgreSQL it fails with ErrUnavailable while the server is down and
+// succeeds again once it is back (the pool reconnects by itself).
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.db.PingContext(ctx); err != nil {
+		return unavailable(err)
+	}
+	return nil
+}
 
 // Driver returns the name of the driver in use, such as "sqlite".
 func (db *DB) Driver() string { return db.dialect.name() }
@@ -131,7 +169,12 @@ func (db *DB) Close() error {
 // durable.
 //
 // With SQLite, the transactions of one DB run one at a time: Tx waits for its
-// turn (or for ctx to end) before beginning.
+// turn (or for ctx to end) before beginning, and BEGIN IMMEDIATE keeps other
+// processes out, so every Tx is serialisable. With PostgreSQL, transactions
+// run concurrently at the server's default isolation, READ COMMITTED: a
+// service that reads, decides and writes must lock what it read (LockTx,
+// SELECT … FOR UPDATE) or use the helpers (UseOnce, Next, Lease), which are
+// single atomic statements.
 func (db *DB) Tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	if db.writer != nil {
 		select {

@@ -18,7 +18,8 @@ var itemsSchema = []Migration{
 	{Version: 1, Name: "items", Up: `CREATE TABLE items (id INTEGER PRIMARY KEY, v TEXT NOT NULL)`},
 }
 
-// openTest opens a database in a fresh directory and closes it at cleanup.
+// openTest opens a SQLite database in a fresh directory and closes it at
+// cleanup.
 func openTest(t *testing.T, ms []Migration) (*DB, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "data", "test.db")
@@ -64,7 +65,16 @@ func TestOpenOptions(t *testing.T) {
 		{"fail/negative-busy-timeout", func(dir string) Options {
 			return Options{Path: filepath.Join(dir, "a.db"), BusyTimeout: -time.Second}
 		}, ErrInvalidOptions},
-		{"fail/postgres-not-available", func(string) Options { return Options{Driver: "postgres", DSN: "postgres://x"} }, ErrUnsupportedDriver},
+		{"fail/postgres-without-dsn", func(string) Options { return Options{Driver: DriverPostgres} }, ErrInvalidOptions},
+		{"fail/postgres-with-path", func(dir string) Options {
+			return Options{Driver: DriverPostgres, DSN: "postgres://x", Path: filepath.Join(dir, "a.db")}
+		}, ErrInvalidOptions},
+		{"fail/postgres-bad-dsn", func(string) Options { return Options{Driver: DriverPostgres, DSN: "postgres://u:pw@h:port/x"} }, ErrInvalidOptions},
+		{"fail/postgres-bad-schema", func(string) Options {
+			return Options{Driver: DriverPostgres, DSN: "postgres://x", Schema: "Bad-Schema"}
+		}, ErrInvalidOptions},
+		{"fail/negative-max-conns", func(string) Options { return Options{Driver: DriverPostgres, DSN: "postgres://x", MaxConns: -1} }, ErrInvalidOptions},
+		{"fail/schema-for-sqlite", func(dir string) Options { return Options{Path: filepath.Join(dir, "a.db"), Schema: "s"} }, ErrInvalidOptions},
 		{"fail/unknown-driver", func(dir string) Options { return Options{Driver: "SQLite", Path: filepath.Join(dir, "a.db")} }, ErrUnsupportedDriver},
 		{"fail/path-is-directory", func(dir string) Options { return Options{Path: dir} }, ErrInvalidOptions},
 	}
@@ -157,16 +167,18 @@ func TestPragmasOnEveryConnection(t *testing.T) {
 }
 
 func TestForeignKeysEnforced(t *testing.T) {
-	db, _ := openTest(t, []Migration{{1, "fk", `
+	forEachEngine(t, func(t *testing.T, tg target) {
+		db := tg.open(t, []Migration{{1, "fk", `
 		CREATE TABLE parent (id INTEGER PRIMARY KEY);
 		CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER NOT NULL REFERENCES parent(id));`}})
-	err := db.Tx(t.Context(), func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(t.Context(), `INSERT INTO child (id, parent_id) VALUES (1, 42)`)
-		return err
+		err := db.Tx(t.Context(), func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(t.Context(), `INSERT INTO child (id, parent_id) VALUES (1, 42)`)
+			return err
+		})
+		if err == nil {
+			t.Fatal("insert violating a foreign key succeeded")
+		}
 	})
-	if err == nil {
-		t.Fatal("insert violating a foreign key succeeded")
-	}
 }
 
 func TestFileModes(t *testing.T) {
@@ -251,150 +263,155 @@ func TestTx(t *testing.T) {
 			})
 		}, nil, false, 0},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			db, _ := openTest(t, itemsSchema)
-			var err error
-			panicked := func() (p bool) {
-				defer func() { p = recover() != nil }()
-				err = tt.fn(t.Context(), db)
-				return false
-			}()
-			if panicked != tt.wantPanic {
-				t.Fatalf("panicked = %v, want %v", panicked, tt.wantPanic)
-			}
-			switch {
-			case tt.want != nil && !errors.Is(err, tt.want):
-				t.Fatalf("error = %v, want %v", err, tt.want)
-			case tt.want == nil && tt.wantRows == 0 && !tt.wantPanic && err == nil:
-				t.Fatal("error = nil, want a constraint error")
-			case tt.wantRows > 0 && err != nil:
-				t.Fatalf("error = %v", err)
-			}
-			if got := count(t, db, "items"); got != tt.wantRows {
-				t.Errorf("rows = %d, want %d", got, tt.wantRows)
-			}
-			// The writer slot and the connection are released: a later
-			// transaction goes through.
-			if err := insert(t.Context(), db, 99); err != nil {
-				t.Errorf("insert after: %v", err)
-			}
-		})
-	}
+	forEachEngine(t, func(t *testing.T, tg target) {
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				db := tg.open(t, itemsSchema)
+				if _, err := db.SQL().ExecContext(t.Context(), `DELETE FROM items`); err != nil {
+					t.Fatal(err)
+				}
+				var err error
+				panicked := func() (p bool) {
+					defer func() { p = recover() != nil }()
+					err = tt.fn(t.Context(), db)
+					return false
+				}()
+				if panicked != tt.wantPanic {
+					t.Fatalf("panicked = %v, want %v", panicked, tt.wantPanic)
+				}
+				switch {
+				case tt.want != nil && !errors.Is(err, tt.want):
+					t.Fatalf("error = %v, want %v", err, tt.want)
+				case tt.want == nil && tt.wantRows == 0 && !tt.wantPanic && err == nil:
+					t.Fatal("error = nil, want a constraint error")
+				case tt.wantRows > 0 && err != nil:
+					t.Fatalf("error = %v", err)
+				}
+				if got := count(t, db, "items"); got != tt.wantRows {
+					t.Errorf("rows = %d, want %d", got, tt.wantRows)
+				}
+				// The writer slot and the connection are released: a later
+				// transaction goes through.
+				if err := insert(t.Context(), db, 99); err != nil {
+					t.Errorf("insert after: %v", err)
+				}
+			})
+		}
+	})
 }
 
 func TestTxWaitHonoursContext(t *testing.T) {
-	db, _ := openTest(t, itemsSchema)
-	holding := make(chan struct{})
-	release := make(chan struct{})
-	done := make(chan error, 1)
-	go func() {
-		done <- db.Tx(t.Context(), func(*sql.Tx) error {
-			close(holding)
-			<-release
-			return nil
-		})
-	}()
-	<-holding
-	ctx, cancel := context.WithCancel(t.Context())
-	cancel()
-	if err := insert(ctx, db, 1); !errors.Is(err, context.Canceled) {
-		t.Errorf("Tx with cancelled context while another runs = %v, want context.Canceled", err)
-	}
-	close(release)
-	if err := <-done; err != nil {
-		t.Fatalf("holding Tx: %v", err)
-	}
+	forEachEngine(t, func(t *testing.T, tg target) {
+		db := tg.open(t, itemsSchema)
+		holding := make(chan struct{})
+		release := make(chan struct{})
+		done := make(chan error, 1)
+		go func() {
+			done <- db.Tx(t.Context(), func(*sql.Tx) error {
+				close(holding)
+				<-release
+				return nil
+			})
+		}()
+		<-holding
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		if err := insert(ctx, db, 1); !errors.Is(err, context.Canceled) {
+			t.Errorf("Tx with cancelled context while another runs = %v, want context.Canceled", err)
+		}
+		close(release)
+		if err := <-done; err != nil {
+			t.Fatalf("holding Tx: %v", err)
+		}
+	})
 }
 
 func TestConcurrentWriters(t *testing.T) {
 	const writers, each = 8, 50
-	db, _ := openTest(t, itemsSchema)
-	var wg sync.WaitGroup
-	errs := make(chan error, writers*each)
-	for w := range writers {
+	forEachEngine(t, func(t *testing.T, tg target) {
+		db := tg.open(t, itemsSchema)
+		var wg sync.WaitGroup
+		errs := make(chan error, writers*each+each)
+		for w := range writers {
+			wg.Go(func() {
+				for i := range each {
+					if err := insert(t.Context(), db, w*each+i+1); err != nil {
+						errs <- err
+					}
+				}
+			})
+		}
+		// Readers run alongside the writers.
 		wg.Go(func() {
-			for i := range each {
-				if err := insert(t.Context(), db, w*each+i+1); err != nil {
+			for range each {
+				var n int
+				if err := db.SQL().QueryRowContext(t.Context(), `SELECT COUNT(*) FROM items`).Scan(&n); err != nil {
 					errs <- err
 				}
 			}
 		})
-	}
-	// Readers run alongside the writers.
-	wg.Go(func() {
-		for range each {
-			var n int
-			if err := db.SQL().QueryRowContext(t.Context(), `SELECT COUNT(*) FROM items`).Scan(&n); err != nil {
-				errs <- err
-			}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Errorf("concurrent write: %v", err)
+		}
+		if got := count(t, db, "items"); got != writers*each {
+			t.Errorf("rows = %d, want %d", got, writers*each)
 		}
 	})
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Errorf("concurrent write: %v", err)
-	}
-	if got := count(t, db, "items"); got != writers*each {
-		t.Errorf("rows = %d, want %d", got, writers*each)
-	}
 }
 
 func TestConcurrentWritersTwoHandles(t *testing.T) {
-	// Two DB values on one file stand for two processes: they share no
-	// mutex, so BEGIN IMMEDIATE and the busy timeout keep them apart.
-	db1, path := openTest(t, itemsSchema)
-	db2, err := Open(t.Context(), Options{Path: path, Migrations: itemsSchema})
-	if err != nil {
-		t.Fatalf("Open second: %v", err)
-	}
-	defer db2.Close()
-	const each = 40
-	var wg sync.WaitGroup
-	errs := make(chan error, 2*each)
-	for k, db := range []*DB{db1, db2} {
-		wg.Go(func() {
-			for i := range each {
-				if err := insert(t.Context(), db, k*each+i+1); err != nil {
-					errs <- err
+	// Two DB values on one database stand for two processes: they share no
+	// mutex, so the engine keeps them apart (BEGIN IMMEDIATE and the busy
+	// timeout for SQLite, the server for PostgreSQL).
+	forEachEngine(t, func(t *testing.T, tg target) {
+		db1 := tg.open(t, itemsSchema)
+		db2 := tg.open(t, itemsSchema)
+		const each = 40
+		var wg sync.WaitGroup
+		errs := make(chan error, 2*each)
+		for k, db := range []*DB{db1, db2} {
+			wg.Go(func() {
+				for i := range each {
+					if err := insert(t.Context(), db, k*each+i+1); err != nil {
+						errs <- err
+					}
 				}
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Errorf("write: %v", err)
-	}
-	if got := count(t, db1, "items"); got != 2*each {
-		t.Errorf("rows = %d, want %d", got, 2*each)
-	}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Errorf("write: %v", err)
+		}
+		if got := count(t, db1, "items"); got != 2*each {
+			t.Errorf("rows = %d, want %d", got, 2*each)
+		}
+	})
 }
 
 func TestDurableAcrossReopen(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "d.db")
-	db, err := Open(t.Context(), Options{Path: path, Migrations: itemsSchema})
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	for i := 1; i <= 10; i++ {
-		if err := insert(t.Context(), db, i); err != nil {
-			t.Fatalf("insert: %v", err)
+	forEachEngine(t, func(t *testing.T, tg target) {
+		db, err := Open(t.Context(), tg.opts(itemsSchema))
+		if err != nil {
+			t.Fatalf("Open: %v", err)
 		}
-	}
-	if err := db.Close(); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
-	db, err = Open(t.Context(), Options{Path: path, Migrations: itemsSchema})
-	if err != nil {
-		t.Fatalf("reopen: %v", err)
-	}
-	defer db.Close()
-	if got := count(t, db, "items"); got != 10 {
-		t.Errorf("rows after reopen = %d, want 10", got)
-	}
-	var v string
-	if err := db.SQL().QueryRowContext(t.Context(), `SELECT v FROM items WHERE id = ?`, 7).Scan(&v); err != nil || v != "item-7" {
-		t.Errorf("row 7 = %q, %v; want item-7", v, err)
-	}
+		for i := 1; i <= 10; i++ {
+			if err := insert(t.Context(), db, i); err != nil {
+				t.Fatalf("insert: %v", err)
+			}
+		}
+		if err := db.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		db = tg.open(t, itemsSchema)
+		if got := count(t, db, "items"); got != 10 {
+			t.Errorf("rows after reopen = %d, want 10", got)
+		}
+		var v string
+		if err := db.SQL().QueryRowContext(t.Context(), db.Rebind(`SELECT v FROM items WHERE id = ?`), 7).Scan(&v); err != nil || v != "item-7" {
+			t.Errorf("row 7 = %q, %v; want item-7", v, err)
+		}
+	})
 }

@@ -11,8 +11,12 @@
 // elsewhere (the Merkle tree heads of the design) does.
 //
 // Append returns only once the record is committed to disk (SQLite in WAL
-// mode with synchronous=FULL, through sdk/store). Appends are serialised, so
-// the chain stays linear however many goroutines append.
+// mode with synchronous=FULL, or PostgreSQL, through sdk/store). Appends are
+// serialised, so the chain stays linear however many goroutines append: in
+// process by a mutex, and across daemons sharing one PostgreSQL database by
+// a transaction-level advisory lock held from reading the head to
+// committing the new record (store.DB.LockTx); the sequence number's
+// primary key would refuse a second record with the same number anyway.
 //
 // # Record hash
 //

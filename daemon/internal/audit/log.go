@@ -14,20 +14,27 @@ import (
 	"github.com/aunsorm/aunsorm/sdk/store"
 )
 
-// migrations is the schema history of the audit database.
+// migrations is the schema history of the audit database. The DDL is
+// portable: BIGINT is 64 bits on both engines, and SQLite stores the hashes
+// as blobs in BYTEA columns as it did in the BLOB columns of databases
+// created before PostgreSQL was supported (same version, same contents).
 var migrations = []store.Migration{
 	{Version: 1, Name: "audit_log", Up: `CREATE TABLE audit_log (
-		seq       INTEGER PRIMARY KEY,
-		time_ns   INTEGER NOT NULL,
+		seq       BIGINT PRIMARY KEY,
+		time_ns   BIGINT NOT NULL,
 		source    TEXT NOT NULL,
 		action    TEXT NOT NULL,
 		subject   TEXT NOT NULL,
 		outcome   TEXT NOT NULL,
 		details   TEXT NOT NULL,
-		prev_hash BLOB NOT NULL,
-		hash      BLOB NOT NULL
+		prev_hash BYTEA NOT NULL,
+		hash      BYTEA NOT NULL
 	)`},
 }
+
+// appendLock names the lock that serialises appends across every daemon on
+// one database (store.DB.LockTx).
+const appendLock = "aunsorm/audit/append"
 
 // recordColumns lists the columns scanRecord reads, in order.
 const recordColumns = `seq, time_ns, source, action, subject, outcome, details, prev_hash, hash`
@@ -77,7 +84,16 @@ func WithClock(now func() time.Time) Option {
 // Open opens (creating if needed) the audit log stored in the SQLite file at
 // path. The caller must Close it.
 func Open(ctx context.Context, path string, opts ...Option) (*Log, error) {
-	db, err := store.Open(ctx, store.Options{Path: path, Migrations: migrations})
+	return OpenStore(ctx, store.Options{Path: path}, opts...)
+}
+
+// OpenStore opens (creating if needed) the audit log in the database so
+// describes (so.Migrations is set here), SQLite or PostgreSQL. Several
+// daemons may open the same PostgreSQL schema: their appends form one
+// chain. The caller must Close it.
+func OpenStore(ctx context.Context, so store.Options, opts ...Option) (*Log, error) {
+	so.Migrations = migrations
+	db, err := store.Open(ctx, so)
 	if err != nil {
 		return nil, fmt.Errorf("audit: open: %w", err)
 	}
@@ -87,6 +103,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Log, error) {
 	}
 	return l, nil
 }
+
+// Ping checks that the log's database answers (see store.DB.Ping).
+func (l *Log) Ping(ctx context.Context) error { return l.db.Ping(ctx) }
 
 // Close closes the log.
 func (l *Log) Close() error {
@@ -108,6 +127,11 @@ func (l *Log) Append(ctx context.Context, e Event) (Record, error) {
 	defer l.mu.Unlock()
 	var rec Record
 	err = l.db.Tx(ctx, func(tx *sql.Tx) error {
+		// Other daemons on the same database append too: hold the
+		// chain's lock from reading the head to committing the record.
+		if err := l.db.LockTx(ctx, tx, appendLock); err != nil {
+			return err
+		}
 		head, err := headOf(ctx, tx)
 		if err != nil {
 			return err

@@ -93,6 +93,8 @@ type Config struct {
 	RNG RNG
 	// Admin configures the admin API listeners.
 	Admin Admin
+	// Storage selects where the audit log and the plugins' stores live.
+	Storage Storage
 	// Plugins lists the plugin blocks in file order.
 	Plugins []Plugin
 }
@@ -372,8 +374,9 @@ func newParser(src []byte, filename string, getenv func(string) string) *parser 
 					Burst:             DefaultBurst,
 				},
 			},
-			Clock: Clock{MaxAge: DefaultClockMaxAge, Source: DefaultClockSource},
-			RNG:   RNG{ReseedInterval: DefaultRNGReseedInterval},
+			Clock:   Clock{MaxAge: DefaultClockMaxAge, Source: DefaultClockSource},
+			RNG:     RNG{ReseedInterval: DefaultRNGReseedInterval},
+			Storage: Storage{Driver: StorageSQLite},
 		},
 	}
 }

@@ -23,7 +23,7 @@ func TestDocsCoverEverything(t *testing.T) {
 		EnvDataDir, EnvLogLevel, EnvLogFormat, EnvGatewayListen, EnvGatewayTLS,
 		EnvGatewayTLSCertFile, EnvGatewayTLSKeyFile, EnvClockMaxAge, EnvClockMaxAgeSecs, EnvClockSource,
 		EnvClockRefreshURL, EnvClockAuthorityFingerprint, EnvCalibrationFingerprint, EnvRNGReseedInterval,
-		EnvAdminSocket, EnvAdminListen, EnvAdminTokenFile, "AUNSORM_PLUGIN_<NAME>_LISTEN",
+		EnvAdminSocket, EnvAdminListen, EnvAdminTokenFile, "AUNSORM_PLUGIN_<NAME>_LISTEN", EnvStorageDSN,
 	}
 	for _, v := range vars {
 		t.Run("ok/env/"+v, func(t *testing.T) {
@@ -37,7 +37,7 @@ func TestDocsCoverEverything(t *testing.T) {
 	}
 	for _, s := range []*hcl.BodySchema{
 		rootSchema, logSchema, gatewaySchema, tlsSchema, rateLimitSchema,
-		clockSchema, rngSchema, adminSchema, pluginSchema,
+		clockSchema, rngSchema, adminSchema, storageSchema, pluginSchema,
 	} {
 		var names []string
 		for _, a := range s.Attributes {

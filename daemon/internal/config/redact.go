@@ -9,7 +9,7 @@ import (
 // duration strings. Secrets are left out: plugin env values and plugin
 // config bodies are replaced by "(redacted)" (a config body may hold
 // credentials the daemon cannot recognise; its digest is shown instead as
-// part of hash), a password in refresh_url is masked, and the admin token
+// part of hash), a password in refresh_url or in the storage DSN is masked, and the admin token
 // file is only named, never read.
 func (c *Config) Redacted() map[string]any {
 	g := c.Gateway
@@ -56,6 +56,7 @@ func (c *Config) Redacted() map[string]any {
 			"listen":     c.Admin.Listen,
 			"token_file": c.Admin.TokenFile,
 		},
+		"storage": c.Storage.redacted(),
 		"plugins": plugins,
 	}
 }

@@ -39,6 +39,9 @@ type Options struct {
 	RNG        RNGStatus
 	Rand       io.Reader
 	Log        zerolog.Logger
+	// Storage is the daemon's database (the audit log's); nil skips the
+	// storage check of /health.
+	Storage StoragePinger
 }
 
 // Gateway is the HTTP front.

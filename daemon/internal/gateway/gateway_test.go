@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -38,7 +39,15 @@ type chainOpts struct {
 	snapAge   time.Duration // how old the authority's clock is (stale when > maxAge)
 	rngSick   bool
 	rateLimit config.RateLimit
+	storage   StoragePinger // nil: no storage check
 }
+
+// fakeStorage answers Ping with err.
+type fakeStorage struct{ err error }
+
+func (f fakeStorage) Ping(context.Context) error { return f.err }
+
+var _ StoragePinger = fakeStorage{}
 
 // newChain builds a real gateway over a supervisor with no plugins.
 func newChain(t *testing.T, o chainOpts) (*Gateway, *attest.Authority) {
@@ -65,6 +74,7 @@ func newChain(t *testing.T, o chainOpts) (*Gateway, *attest.Authority) {
 			IdleTimeout: 5 * time.Second, UpstreamTimeout: time.Second, RateLimit: o.rateLimit},
 		Supervisor: sup, Authority: auth,
 		RNG: fakeRNG{rng.Stats{Healthy: !o.rngSick, Reseeds: 4}}, Rand: rand.Reader, Log: zerolog.Nop(),
+		Storage: o.storage,
 	})
 	return g, auth
 }
@@ -95,6 +105,7 @@ type healthBody struct {
 		Reseeds uint64 `json:"reseeds"`
 	} `json:"rng"`
 	Plugins map[string]string `json:"plugins"`
+	Storage string            `json:"storage"`
 }
 
 func TestHealth(t *testing.T) {
@@ -110,6 +121,8 @@ func TestHealth(t *testing.T) {
 		{"fail/clock-stale", chainOpts{snapAge: time.Hour}, 503, "stale", calibration.CodeStale, "ok"},
 		{"fail/no-snapshot", chainOpts{authID: "bad id"}, 503, "stale", calibration.CodeStale, "ok"},
 		{"fail/rng-unhealthy", chainOpts{rngSick: true}, 503, "ok", "", "failing"},
+		{"ok/storage-up", chainOpts{storage: fakeStorage{}}, 200, "ok", "", "ok"},
+		{"fail/storage-down", chainOpts{storage: fakeStorage{errors.New("connection refused")}}, 503, "ok", "", "ok"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -138,6 +151,13 @@ func TestHealth(t *testing.T) {
 				}
 			} else if h.Status != "failing" || len(h.Reasons) == 0 {
 				t.Fatalf("failing report without reasons: %+v", h)
+			}
+			wantStorage := map[bool]string{true: "", false: "ok"}[tc.opts.storage == nil]
+			if fs, ok := tc.opts.storage.(fakeStorage); ok && fs.err != nil {
+				wantStorage = StorageUnavailable
+			}
+			if h.Storage != wantStorage {
+				t.Errorf("storage = %q, want %q", h.Storage, wantStorage)
 			}
 			if rec.Header().Get(apierror.RequestIDHeader) == "" {
 				t.Fatal("no request id")

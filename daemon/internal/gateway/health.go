@@ -1,7 +1,9 @@
 package gateway
 
 import (
+	"context"
 	"net/http"
+	"time"
 
 	"github.com/aunsorm/aunsorm/daemon/internal/supervisor"
 	"github.com/aunsorm/aunsorm/sdk/apierror"
@@ -15,7 +17,19 @@ type healthReport struct {
 	Clock   clockHealth       `json:"clock"`
 	RNG     rngHealth         `json:"rng"`
 	Plugins map[string]string `json:"plugins"`
+	Storage string            `json:"storage,omitempty"`
 }
+
+// StoragePinger is the daemon's database as /health sees it.
+type StoragePinger interface {
+	Ping(ctx context.Context) error
+}
+
+// storagePingTimeout bounds the storage check of one /health request.
+const storagePingTimeout = 2 * time.Second
+
+// StorageUnavailable is the /health reason while the database is down.
+const StorageUnavailable = "storage_unavailable"
 
 type clockHealth struct {
 	Status         string `json:"status"`
@@ -34,8 +48,9 @@ type rngHealth struct {
 	ReseedFailures uint64 `json:"reseedFailures"`
 }
 
-// serveHealth answers 200 only when the clock is fresh, the RNG healthy and
-// every plugin running; otherwise 503 with the reasons.
+// serveHealth answers 200 only when the clock is fresh, the RNG healthy,
+// the database answering and every plugin running; otherwise 503 with the
+// reasons.
 func (g *Gateway) serveHealth(w http.ResponseWriter, r *http.Request) {
 	rep := healthReport{Status: "ok", Plugins: map[string]string{}}
 	st := g.opts.Authority.Tracker().Status()
@@ -64,6 +79,16 @@ func (g *Gateway) serveHealth(w http.ResponseWriter, r *http.Request) {
 		}
 		rep.Plugins[m.Name()] = s
 		rep.Reasons = append(rep.Reasons, "plugin "+m.Name()+": "+s)
+	}
+	if g.opts.Storage != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), storagePingTimeout)
+		err := g.opts.Storage.Ping(ctx)
+		cancel()
+		rep.Storage = "ok"
+		if err != nil {
+			rep.Storage = StorageUnavailable
+			rep.Reasons = append(rep.Reasons, "storage: "+StorageUnavailable)
+		}
 	}
 	status := http.StatusOK
 	if len(rep.Reasons) > 0 {

@@ -286,6 +286,9 @@ func (m *Managed) start(ctx context.Context, spec config.Plugin) (*instance, err
 	if err := SandboxLaunch(&lc, spec, dataDir); err != nil {
 		return nil, err
 	}
+	if err := sandboxStorage(&lc, o.Storage); err != nil {
+		return nil, fmt.Errorf("plugin %q: %w", spec.Name, err)
+	}
 	client, err := pluginhost.Launch(ctx, lc)
 	if err != nil {
 		return nil, err
@@ -299,6 +302,7 @@ func (m *Managed) start(ctx context.Context, spec config.Plugin) (*instance, err
 	req.ClockMaxAgeMs = o.ClockMaxAge.Milliseconds()
 	req.RngReseedIntervalMs = o.ReseedInterval.Milliseconds()
 	req.LogLevel = o.LogLevel
+	StorageFor(o.Storage, spec.Name).ToProto(req)
 	err = client.Configure(ctx, req)
 	if err != nil {
 		client.Kill()

@@ -44,6 +44,9 @@ type Options struct {
 	Services *host.Services
 	// Audit records lifecycle events (may be nil).
 	Audit *audit.Log
+	// Storage is the daemon's storage block, handed to every plugin for
+	// its store (plugin.Env.OpenStore).
+	Storage config.Storage
 	// Log is the daemon logger.
 	Log zerolog.Logger
 	// Now is the attested clock for the times the supervisor reports

@@ -175,9 +175,19 @@ type ConfigureRequest struct {
 	// Name the operator gave the plugin instance in HCL.
 	InstanceName string `protobuf:"bytes,12,opt,name=instance_name,json=instanceName,proto3" json:"instance_name,omitempty"`
 	// Log level for the plugin's own logger (zerolog level name).
-	LogLevel      string `protobuf:"bytes,13,opt,name=log_level,json=logLevel,proto3" json:"log_level,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	LogLevel string `protobuf:"bytes,13,opt,name=log_level,json=logLevel,proto3" json:"log_level,omitempty"`
+	// Storage the plugin's store lives in (plugin.Env.OpenStore); fields
+	// 20-29 are reserved for it. Empty driver: SQLite under data_dir.
+	// "sqlite" or "postgres".
+	StorageDriver string `protobuf:"bytes,20,opt,name=storage_driver,json=storageDriver,proto3" json:"storage_driver,omitempty"`
+	// PostgreSQL connection string; holds a password, never logged.
+	StorageDsn string `protobuf:"bytes,21,opt,name=storage_dsn,json=storageDsn,proto3" json:"storage_dsn,omitempty"`
+	// PostgreSQL schema of this plugin instance.
+	StorageSchema string `protobuf:"bytes,22,opt,name=storage_schema,json=storageSchema,proto3" json:"storage_schema,omitempty"`
+	// Pool size cap of the plugin's store; 0 means the store's default.
+	StorageMaxConns int32 `protobuf:"varint,23,opt,name=storage_max_conns,json=storageMaxConns,proto3" json:"storage_max_conns,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *ConfigureRequest) Reset() {
@@ -299,6 +309,34 @@ func (x *ConfigureRequest) GetLogLevel() string {
 		return x.LogLevel
 	}
 	return ""
+}
+
+func (x *ConfigureRequest) GetStorageDriver() string {
+	if x != nil {
+		return x.StorageDriver
+	}
+	return ""
+}
+
+func (x *ConfigureRequest) GetStorageDsn() string {
+	if x != nil {
+		return x.StorageDsn
+	}
+	return ""
+}
+
+func (x *ConfigureRequest) GetStorageSchema() string {
+	if x != nil {
+		return x.StorageSchema
+	}
+	return ""
+}
+
+func (x *ConfigureRequest) GetStorageMaxConns() int32 {
+	if x != nil {
+		return x.StorageMaxConns
+	}
+	return 0
 }
 
 type Diagnostic struct {
@@ -1366,7 +1404,7 @@ const file_plugin_proto_rawDesc = "" +
 	"\aversion\x18\x03 \x01(\tR\aversion\x12\x16\n" +
 	"\x06routes\x18\x04 \x03(\tR\x06routes\x12\"\n" +
 	"\fcapabilities\x18\x05 \x03(\tR\fcapabilities\x12#\n" +
-	"\rhost_services\x18\x06 \x03(\tR\fhostServices\"\x84\x04\n" +
+	"\rhost_services\x18\x06 \x03(\tR\fhostServices\"\x9f\x05\n" +
 	"\x10ConfigureRequest\x12\x1d\n" +
 	"\n" +
 	"config_hcl\x18\x01 \x01(\fR\tconfigHcl\x12'\n" +
@@ -1384,7 +1422,12 @@ const file_plugin_proto_rawDesc = "" +
 	" \x01(\x03R\rclockMaxAgeMs\x123\n" +
 	"\x16rng_reseed_interval_ms\x18\v \x01(\x03R\x13rngReseedIntervalMs\x12#\n" +
 	"\rinstance_name\x18\f \x01(\tR\finstanceName\x12\x1b\n" +
-	"\tlog_level\x18\r \x01(\tR\blogLevel\"\xa2\x01\n" +
+	"\tlog_level\x18\r \x01(\tR\blogLevel\x12%\n" +
+	"\x0estorage_driver\x18\x14 \x01(\tR\rstorageDriver\x12\x1f\n" +
+	"\vstorage_dsn\x18\x15 \x01(\tR\n" +
+	"storageDsn\x12%\n" +
+	"\x0estorage_schema\x18\x16 \x01(\tR\rstorageSchema\x12*\n" +
+	"\x11storage_max_conns\x18\x17 \x01(\x05R\x0fstorageMaxConns\"\xa2\x01\n" +
 	"\n" +
 	"Diagnostic\x12\x1a\n" +
 	"\bseverity\x18\x01 \x01(\tR\bseverity\x12\x18\n" +
