@@ -175,7 +175,11 @@ type ConfigureRequest struct {
 	// Name the operator gave the plugin instance in HCL.
 	InstanceName string `protobuf:"bytes,12,opt,name=instance_name,json=instanceName,proto3" json:"instance_name,omitempty"`
 	// Log level for the plugin's own logger (zerolog level name).
-	LogLevel      string `protobuf:"bytes,13,opt,name=log_level,json=logLevel,proto3" json:"log_level,omitempty"`
+	LogLevel string `protobuf:"bytes,13,opt,name=log_level,json=logLevel,proto3" json:"log_level,omitempty"`
+	// Keys of the plugin's sealer (sdk/seal): derived by the daemon from its
+	// root sealing key for this instance name only, one per root key version.
+	// The root key itself never leaves the daemon. Empty when validate_only.
+	SealKeys      []*SealKey `protobuf:"bytes,30,rep,name=seal_keys,json=sealKeys,proto3" json:"seal_keys,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -301,6 +305,68 @@ func (x *ConfigureRequest) GetLogLevel() string {
 	return ""
 }
 
+func (x *ConfigureRequest) GetSealKeys() []*SealKey {
+	if x != nil {
+		return x.SealKeys
+	}
+	return nil
+}
+
+// SealKey is one version of a plugin's sealing key.
+type SealKey struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Version of the daemon's root sealing key it was derived from (>= 1).
+	Version uint32 `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
+	// The 32-byte AES-256 key; secret.
+	Key           []byte `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SealKey) Reset() {
+	*x = SealKey{}
+	mi := &file_plugin_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SealKey) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SealKey) ProtoMessage() {}
+
+func (x *SealKey) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SealKey.ProtoReflect.Descriptor instead.
+func (*SealKey) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *SealKey) GetVersion() uint32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *SealKey) GetKey() []byte {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
 type Diagnostic struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Severity      string                 `protobuf:"bytes,1,opt,name=severity,proto3" json:"severity,omitempty"` // "error" or "warning"
@@ -315,7 +381,7 @@ type Diagnostic struct {
 
 func (x *Diagnostic) Reset() {
 	*x = Diagnostic{}
-	mi := &file_plugin_proto_msgTypes[3]
+	mi := &file_plugin_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -327,7 +393,7 @@ func (x *Diagnostic) String() string {
 func (*Diagnostic) ProtoMessage() {}
 
 func (x *Diagnostic) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[3]
+	mi := &file_plugin_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -340,7 +406,7 @@ func (x *Diagnostic) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Diagnostic.ProtoReflect.Descriptor instead.
 func (*Diagnostic) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{3}
+	return file_plugin_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Diagnostic) GetSeverity() string {
@@ -394,7 +460,7 @@ type ConfigureResponse struct {
 
 func (x *ConfigureResponse) Reset() {
 	*x = ConfigureResponse{}
-	mi := &file_plugin_proto_msgTypes[4]
+	mi := &file_plugin_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -406,7 +472,7 @@ func (x *ConfigureResponse) String() string {
 func (*ConfigureResponse) ProtoMessage() {}
 
 func (x *ConfigureResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[4]
+	mi := &file_plugin_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -419,7 +485,7 @@ func (x *ConfigureResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureResponse.ProtoReflect.Descriptor instead.
 func (*ConfigureResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{4}
+	return file_plugin_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ConfigureResponse) GetDiagnostics() []*Diagnostic {
@@ -437,7 +503,7 @@ type HealthRequest struct {
 
 func (x *HealthRequest) Reset() {
 	*x = HealthRequest{}
-	mi := &file_plugin_proto_msgTypes[5]
+	mi := &file_plugin_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -449,7 +515,7 @@ func (x *HealthRequest) String() string {
 func (*HealthRequest) ProtoMessage() {}
 
 func (x *HealthRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[5]
+	mi := &file_plugin_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -462,7 +528,7 @@ func (x *HealthRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthRequest.ProtoReflect.Descriptor instead.
 func (*HealthRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{5}
+	return file_plugin_proto_rawDescGZIP(), []int{6}
 }
 
 type HealthResponse struct {
@@ -477,7 +543,7 @@ type HealthResponse struct {
 
 func (x *HealthResponse) Reset() {
 	*x = HealthResponse{}
-	mi := &file_plugin_proto_msgTypes[6]
+	mi := &file_plugin_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -489,7 +555,7 @@ func (x *HealthResponse) String() string {
 func (*HealthResponse) ProtoMessage() {}
 
 func (x *HealthResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[6]
+	mi := &file_plugin_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -502,7 +568,7 @@ func (x *HealthResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthResponse.ProtoReflect.Descriptor instead.
 func (*HealthResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{6}
+	return file_plugin_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *HealthResponse) GetStatus() string {
@@ -541,7 +607,7 @@ type DrainRequest struct {
 
 func (x *DrainRequest) Reset() {
 	*x = DrainRequest{}
-	mi := &file_plugin_proto_msgTypes[7]
+	mi := &file_plugin_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -553,7 +619,7 @@ func (x *DrainRequest) String() string {
 func (*DrainRequest) ProtoMessage() {}
 
 func (x *DrainRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[7]
+	mi := &file_plugin_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -566,7 +632,7 @@ func (x *DrainRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DrainRequest.ProtoReflect.Descriptor instead.
 func (*DrainRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{7}
+	return file_plugin_proto_rawDescGZIP(), []int{8}
 }
 
 type DrainResponse struct {
@@ -577,7 +643,7 @@ type DrainResponse struct {
 
 func (x *DrainResponse) Reset() {
 	*x = DrainResponse{}
-	mi := &file_plugin_proto_msgTypes[8]
+	mi := &file_plugin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -589,7 +655,7 @@ func (x *DrainResponse) String() string {
 func (*DrainResponse) ProtoMessage() {}
 
 func (x *DrainResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[8]
+	mi := &file_plugin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -602,7 +668,7 @@ func (x *DrainResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DrainResponse.ProtoReflect.Descriptor instead.
 func (*DrainResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{8}
+	return file_plugin_proto_rawDescGZIP(), []int{9}
 }
 
 type StopRequest struct {
@@ -614,7 +680,7 @@ type StopRequest struct {
 
 func (x *StopRequest) Reset() {
 	*x = StopRequest{}
-	mi := &file_plugin_proto_msgTypes[9]
+	mi := &file_plugin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -626,7 +692,7 @@ func (x *StopRequest) String() string {
 func (*StopRequest) ProtoMessage() {}
 
 func (x *StopRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[9]
+	mi := &file_plugin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -639,7 +705,7 @@ func (x *StopRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopRequest.ProtoReflect.Descriptor instead.
 func (*StopRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{9}
+	return file_plugin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *StopRequest) GetDrainTimeoutMs() int64 {
@@ -657,7 +723,7 @@ type StopResponse struct {
 
 func (x *StopResponse) Reset() {
 	*x = StopResponse{}
-	mi := &file_plugin_proto_msgTypes[10]
+	mi := &file_plugin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -669,7 +735,7 @@ func (x *StopResponse) String() string {
 func (*StopResponse) ProtoMessage() {}
 
 func (x *StopResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[10]
+	mi := &file_plugin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -682,7 +748,7 @@ func (x *StopResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopResponse.ProtoReflect.Descriptor instead.
 func (*StopResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{10}
+	return file_plugin_proto_rawDescGZIP(), []int{11}
 }
 
 type EntropyRequest struct {
@@ -694,7 +760,7 @@ type EntropyRequest struct {
 
 func (x *EntropyRequest) Reset() {
 	*x = EntropyRequest{}
-	mi := &file_plugin_proto_msgTypes[11]
+	mi := &file_plugin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -706,7 +772,7 @@ func (x *EntropyRequest) String() string {
 func (*EntropyRequest) ProtoMessage() {}
 
 func (x *EntropyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[11]
+	mi := &file_plugin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -719,7 +785,7 @@ func (x *EntropyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntropyRequest.ProtoReflect.Descriptor instead.
 func (*EntropyRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{11}
+	return file_plugin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *EntropyRequest) GetBytes() uint32 {
@@ -738,7 +804,7 @@ type EntropyResponse struct {
 
 func (x *EntropyResponse) Reset() {
 	*x = EntropyResponse{}
-	mi := &file_plugin_proto_msgTypes[12]
+	mi := &file_plugin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -750,7 +816,7 @@ func (x *EntropyResponse) String() string {
 func (*EntropyResponse) ProtoMessage() {}
 
 func (x *EntropyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[12]
+	mi := &file_plugin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -763,7 +829,7 @@ func (x *EntropyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntropyResponse.ProtoReflect.Descriptor instead.
 func (*EntropyResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{12}
+	return file_plugin_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *EntropyResponse) GetSeed() []byte {
@@ -781,7 +847,7 @@ type AttestationRequest struct {
 
 func (x *AttestationRequest) Reset() {
 	*x = AttestationRequest{}
-	mi := &file_plugin_proto_msgTypes[13]
+	mi := &file_plugin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -793,7 +859,7 @@ func (x *AttestationRequest) String() string {
 func (*AttestationRequest) ProtoMessage() {}
 
 func (x *AttestationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[13]
+	mi := &file_plugin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -806,7 +872,7 @@ func (x *AttestationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttestationRequest.ProtoReflect.Descriptor instead.
 func (*AttestationRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{13}
+	return file_plugin_proto_rawDescGZIP(), []int{14}
 }
 
 type ClockSnapshot struct {
@@ -825,7 +891,7 @@ type ClockSnapshot struct {
 
 func (x *ClockSnapshot) Reset() {
 	*x = ClockSnapshot{}
-	mi := &file_plugin_proto_msgTypes[14]
+	mi := &file_plugin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -837,7 +903,7 @@ func (x *ClockSnapshot) String() string {
 func (*ClockSnapshot) ProtoMessage() {}
 
 func (x *ClockSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[14]
+	mi := &file_plugin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -850,7 +916,7 @@ func (x *ClockSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClockSnapshot.ProtoReflect.Descriptor instead.
 func (*ClockSnapshot) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{14}
+	return file_plugin_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ClockSnapshot) GetAuthorityId() string {
@@ -922,7 +988,7 @@ type AuditRequest struct {
 
 func (x *AuditRequest) Reset() {
 	*x = AuditRequest{}
-	mi := &file_plugin_proto_msgTypes[15]
+	mi := &file_plugin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -934,7 +1000,7 @@ func (x *AuditRequest) String() string {
 func (*AuditRequest) ProtoMessage() {}
 
 func (x *AuditRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[15]
+	mi := &file_plugin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -947,7 +1013,7 @@ func (x *AuditRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditRequest.ProtoReflect.Descriptor instead.
 func (*AuditRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{15}
+	return file_plugin_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *AuditRequest) GetAction() string {
@@ -988,7 +1054,7 @@ type AuditResponse struct {
 
 func (x *AuditResponse) Reset() {
 	*x = AuditResponse{}
-	mi := &file_plugin_proto_msgTypes[16]
+	mi := &file_plugin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1000,7 +1066,7 @@ func (x *AuditResponse) String() string {
 func (*AuditResponse) ProtoMessage() {}
 
 func (x *AuditResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[16]
+	mi := &file_plugin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1013,7 +1079,7 @@ func (x *AuditResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditResponse.ProtoReflect.Descriptor instead.
 func (*AuditResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{16}
+	return file_plugin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AuditResponse) GetSequence() uint64 {
@@ -1043,7 +1109,7 @@ type PeerRequest struct {
 
 func (x *PeerRequest) Reset() {
 	*x = PeerRequest{}
-	mi := &file_plugin_proto_msgTypes[17]
+	mi := &file_plugin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1055,7 +1121,7 @@ func (x *PeerRequest) String() string {
 func (*PeerRequest) ProtoMessage() {}
 
 func (x *PeerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[17]
+	mi := &file_plugin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1068,7 +1134,7 @@ func (x *PeerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PeerRequest.ProtoReflect.Descriptor instead.
 func (*PeerRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{17}
+	return file_plugin_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *PeerRequest) GetPlugin() string {
@@ -1117,7 +1183,7 @@ type PeerResponse struct {
 
 func (x *PeerResponse) Reset() {
 	*x = PeerResponse{}
-	mi := &file_plugin_proto_msgTypes[18]
+	mi := &file_plugin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1129,7 +1195,7 @@ func (x *PeerResponse) String() string {
 func (*PeerResponse) ProtoMessage() {}
 
 func (x *PeerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[18]
+	mi := &file_plugin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1142,7 +1208,7 @@ func (x *PeerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PeerResponse.ProtoReflect.Descriptor instead.
 func (*PeerResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{18}
+	return file_plugin_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *PeerResponse) GetStatus() int32 {
@@ -1174,7 +1240,7 @@ type TopologyRequest struct {
 
 func (x *TopologyRequest) Reset() {
 	*x = TopologyRequest{}
-	mi := &file_plugin_proto_msgTypes[19]
+	mi := &file_plugin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1186,7 +1252,7 @@ func (x *TopologyRequest) String() string {
 func (*TopologyRequest) ProtoMessage() {}
 
 func (x *TopologyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[19]
+	mi := &file_plugin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1199,7 +1265,7 @@ func (x *TopologyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TopologyRequest.ProtoReflect.Descriptor instead.
 func (*TopologyRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{19}
+	return file_plugin_proto_rawDescGZIP(), []int{20}
 }
 
 type PluginInfo struct {
@@ -1219,7 +1285,7 @@ type PluginInfo struct {
 
 func (x *PluginInfo) Reset() {
 	*x = PluginInfo{}
-	mi := &file_plugin_proto_msgTypes[20]
+	mi := &file_plugin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1231,7 +1297,7 @@ func (x *PluginInfo) String() string {
 func (*PluginInfo) ProtoMessage() {}
 
 func (x *PluginInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[20]
+	mi := &file_plugin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1244,7 +1310,7 @@ func (x *PluginInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PluginInfo.ProtoReflect.Descriptor instead.
 func (*PluginInfo) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{20}
+	return file_plugin_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *PluginInfo) GetName() string {
@@ -1319,7 +1385,7 @@ type TopologyResponse struct {
 
 func (x *TopologyResponse) Reset() {
 	*x = TopologyResponse{}
-	mi := &file_plugin_proto_msgTypes[21]
+	mi := &file_plugin_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1331,7 +1397,7 @@ func (x *TopologyResponse) String() string {
 func (*TopologyResponse) ProtoMessage() {}
 
 func (x *TopologyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[21]
+	mi := &file_plugin_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1344,7 +1410,7 @@ func (x *TopologyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TopologyResponse.ProtoReflect.Descriptor instead.
 func (*TopologyResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{21}
+	return file_plugin_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *TopologyResponse) GetPlugins() []*PluginInfo {
@@ -1366,7 +1432,7 @@ const file_plugin_proto_rawDesc = "" +
 	"\aversion\x18\x03 \x01(\tR\aversion\x12\x16\n" +
 	"\x06routes\x18\x04 \x03(\tR\x06routes\x12\"\n" +
 	"\fcapabilities\x18\x05 \x03(\tR\fcapabilities\x12#\n" +
-	"\rhost_services\x18\x06 \x03(\tR\fhostServices\"\x84\x04\n" +
+	"\rhost_services\x18\x06 \x03(\tR\fhostServices\"\xbd\x04\n" +
 	"\x10ConfigureRequest\x12\x1d\n" +
 	"\n" +
 	"config_hcl\x18\x01 \x01(\fR\tconfigHcl\x12'\n" +
@@ -1384,7 +1450,11 @@ const file_plugin_proto_rawDesc = "" +
 	" \x01(\x03R\rclockMaxAgeMs\x123\n" +
 	"\x16rng_reseed_interval_ms\x18\v \x01(\x03R\x13rngReseedIntervalMs\x12#\n" +
 	"\rinstance_name\x18\f \x01(\tR\finstanceName\x12\x1b\n" +
-	"\tlog_level\x18\r \x01(\tR\blogLevel\"\xa2\x01\n" +
+	"\tlog_level\x18\r \x01(\tR\blogLevel\x127\n" +
+	"\tseal_keys\x18\x1e \x03(\v2\x1a.aunsorm.plugin.v1.SealKeyR\bsealKeys\"5\n" +
+	"\aSealKey\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\rR\aversion\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\fR\x03key\"\xa2\x01\n" +
 	"\n" +
 	"Diagnostic\x12\x1a\n" +
 	"\bseverity\x18\x01 \x01(\tR\bseverity\x12\x18\n" +
@@ -1486,65 +1556,67 @@ func file_plugin_proto_rawDescGZIP() []byte {
 	return file_plugin_proto_rawDescData
 }
 
-var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_plugin_proto_goTypes = []any{
 	(*DescribeRequest)(nil),    // 0: aunsorm.plugin.v1.DescribeRequest
 	(*DescribeResponse)(nil),   // 1: aunsorm.plugin.v1.DescribeResponse
 	(*ConfigureRequest)(nil),   // 2: aunsorm.plugin.v1.ConfigureRequest
-	(*Diagnostic)(nil),         // 3: aunsorm.plugin.v1.Diagnostic
-	(*ConfigureResponse)(nil),  // 4: aunsorm.plugin.v1.ConfigureResponse
-	(*HealthRequest)(nil),      // 5: aunsorm.plugin.v1.HealthRequest
-	(*HealthResponse)(nil),     // 6: aunsorm.plugin.v1.HealthResponse
-	(*DrainRequest)(nil),       // 7: aunsorm.plugin.v1.DrainRequest
-	(*DrainResponse)(nil),      // 8: aunsorm.plugin.v1.DrainResponse
-	(*StopRequest)(nil),        // 9: aunsorm.plugin.v1.StopRequest
-	(*StopResponse)(nil),       // 10: aunsorm.plugin.v1.StopResponse
-	(*EntropyRequest)(nil),     // 11: aunsorm.plugin.v1.EntropyRequest
-	(*EntropyResponse)(nil),    // 12: aunsorm.plugin.v1.EntropyResponse
-	(*AttestationRequest)(nil), // 13: aunsorm.plugin.v1.AttestationRequest
-	(*ClockSnapshot)(nil),      // 14: aunsorm.plugin.v1.ClockSnapshot
-	(*AuditRequest)(nil),       // 15: aunsorm.plugin.v1.AuditRequest
-	(*AuditResponse)(nil),      // 16: aunsorm.plugin.v1.AuditResponse
-	(*PeerRequest)(nil),        // 17: aunsorm.plugin.v1.PeerRequest
-	(*PeerResponse)(nil),       // 18: aunsorm.plugin.v1.PeerResponse
-	(*TopologyRequest)(nil),    // 19: aunsorm.plugin.v1.TopologyRequest
-	(*PluginInfo)(nil),         // 20: aunsorm.plugin.v1.PluginInfo
-	(*TopologyResponse)(nil),   // 21: aunsorm.plugin.v1.TopologyResponse
-	nil,                        // 22: aunsorm.plugin.v1.PeerRequest.HeadersEntry
-	nil,                        // 23: aunsorm.plugin.v1.PeerResponse.HeadersEntry
+	(*SealKey)(nil),            // 3: aunsorm.plugin.v1.SealKey
+	(*Diagnostic)(nil),         // 4: aunsorm.plugin.v1.Diagnostic
+	(*ConfigureResponse)(nil),  // 5: aunsorm.plugin.v1.ConfigureResponse
+	(*HealthRequest)(nil),      // 6: aunsorm.plugin.v1.HealthRequest
+	(*HealthResponse)(nil),     // 7: aunsorm.plugin.v1.HealthResponse
+	(*DrainRequest)(nil),       // 8: aunsorm.plugin.v1.DrainRequest
+	(*DrainResponse)(nil),      // 9: aunsorm.plugin.v1.DrainResponse
+	(*StopRequest)(nil),        // 10: aunsorm.plugin.v1.StopRequest
+	(*StopResponse)(nil),       // 11: aunsorm.plugin.v1.StopResponse
+	(*EntropyRequest)(nil),     // 12: aunsorm.plugin.v1.EntropyRequest
+	(*EntropyResponse)(nil),    // 13: aunsorm.plugin.v1.EntropyResponse
+	(*AttestationRequest)(nil), // 14: aunsorm.plugin.v1.AttestationRequest
+	(*ClockSnapshot)(nil),      // 15: aunsorm.plugin.v1.ClockSnapshot
+	(*AuditRequest)(nil),       // 16: aunsorm.plugin.v1.AuditRequest
+	(*AuditResponse)(nil),      // 17: aunsorm.plugin.v1.AuditResponse
+	(*PeerRequest)(nil),        // 18: aunsorm.plugin.v1.PeerRequest
+	(*PeerResponse)(nil),       // 19: aunsorm.plugin.v1.PeerResponse
+	(*TopologyRequest)(nil),    // 20: aunsorm.plugin.v1.TopologyRequest
+	(*PluginInfo)(nil),         // 21: aunsorm.plugin.v1.PluginInfo
+	(*TopologyResponse)(nil),   // 22: aunsorm.plugin.v1.TopologyResponse
+	nil,                        // 23: aunsorm.plugin.v1.PeerRequest.HeadersEntry
+	nil,                        // 24: aunsorm.plugin.v1.PeerResponse.HeadersEntry
 }
 var file_plugin_proto_depIdxs = []int32{
-	3,  // 0: aunsorm.plugin.v1.ConfigureResponse.diagnostics:type_name -> aunsorm.plugin.v1.Diagnostic
-	22, // 1: aunsorm.plugin.v1.PeerRequest.headers:type_name -> aunsorm.plugin.v1.PeerRequest.HeadersEntry
-	23, // 2: aunsorm.plugin.v1.PeerResponse.headers:type_name -> aunsorm.plugin.v1.PeerResponse.HeadersEntry
-	20, // 3: aunsorm.plugin.v1.TopologyResponse.plugins:type_name -> aunsorm.plugin.v1.PluginInfo
-	0,  // 4: aunsorm.plugin.v1.Plugin.Describe:input_type -> aunsorm.plugin.v1.DescribeRequest
-	2,  // 5: aunsorm.plugin.v1.Plugin.Configure:input_type -> aunsorm.plugin.v1.ConfigureRequest
-	5,  // 6: aunsorm.plugin.v1.Plugin.Health:input_type -> aunsorm.plugin.v1.HealthRequest
-	7,  // 7: aunsorm.plugin.v1.Plugin.Drain:input_type -> aunsorm.plugin.v1.DrainRequest
-	9,  // 8: aunsorm.plugin.v1.Plugin.Stop:input_type -> aunsorm.plugin.v1.StopRequest
-	11, // 9: aunsorm.plugin.v1.Host.Entropy:input_type -> aunsorm.plugin.v1.EntropyRequest
-	13, // 10: aunsorm.plugin.v1.Host.Attestation:input_type -> aunsorm.plugin.v1.AttestationRequest
-	13, // 11: aunsorm.plugin.v1.Host.WatchAttestation:input_type -> aunsorm.plugin.v1.AttestationRequest
-	15, // 12: aunsorm.plugin.v1.Host.Audit:input_type -> aunsorm.plugin.v1.AuditRequest
-	17, // 13: aunsorm.plugin.v1.Host.Peer:input_type -> aunsorm.plugin.v1.PeerRequest
-	19, // 14: aunsorm.plugin.v1.Host.Topology:input_type -> aunsorm.plugin.v1.TopologyRequest
-	1,  // 15: aunsorm.plugin.v1.Plugin.Describe:output_type -> aunsorm.plugin.v1.DescribeResponse
-	4,  // 16: aunsorm.plugin.v1.Plugin.Configure:output_type -> aunsorm.plugin.v1.ConfigureResponse
-	6,  // 17: aunsorm.plugin.v1.Plugin.Health:output_type -> aunsorm.plugin.v1.HealthResponse
-	8,  // 18: aunsorm.plugin.v1.Plugin.Drain:output_type -> aunsorm.plugin.v1.DrainResponse
-	10, // 19: aunsorm.plugin.v1.Plugin.Stop:output_type -> aunsorm.plugin.v1.StopResponse
-	12, // 20: aunsorm.plugin.v1.Host.Entropy:output_type -> aunsorm.plugin.v1.EntropyResponse
-	14, // 21: aunsorm.plugin.v1.Host.Attestation:output_type -> aunsorm.plugin.v1.ClockSnapshot
-	14, // 22: aunsorm.plugin.v1.Host.WatchAttestation:output_type -> aunsorm.plugin.v1.ClockSnapshot
-	16, // 23: aunsorm.plugin.v1.Host.Audit:output_type -> aunsorm.plugin.v1.AuditResponse
-	18, // 24: aunsorm.plugin.v1.Host.Peer:output_type -> aunsorm.plugin.v1.PeerResponse
-	21, // 25: aunsorm.plugin.v1.Host.Topology:output_type -> aunsorm.plugin.v1.TopologyResponse
-	15, // [15:26] is the sub-list for method output_type
-	4,  // [4:15] is the sub-list for method input_type
-	4,  // [4:4] is the sub-list for extension type_name
-	4,  // [4:4] is the sub-list for extension extendee
-	0,  // [0:4] is the sub-list for field type_name
+	3,  // 0: aunsorm.plugin.v1.ConfigureRequest.seal_keys:type_name -> aunsorm.plugin.v1.SealKey
+	4,  // 1: aunsorm.plugin.v1.ConfigureResponse.diagnostics:type_name -> aunsorm.plugin.v1.Diagnostic
+	23, // 2: aunsorm.plugin.v1.PeerRequest.headers:type_name -> aunsorm.plugin.v1.PeerRequest.HeadersEntry
+	24, // 3: aunsorm.plugin.v1.PeerResponse.headers:type_name -> aunsorm.plugin.v1.PeerResponse.HeadersEntry
+	21, // 4: aunsorm.plugin.v1.TopologyResponse.plugins:type_name -> aunsorm.plugin.v1.PluginInfo
+	0,  // 5: aunsorm.plugin.v1.Plugin.Describe:input_type -> aunsorm.plugin.v1.DescribeRequest
+	2,  // 6: aunsorm.plugin.v1.Plugin.Configure:input_type -> aunsorm.plugin.v1.ConfigureRequest
+	6,  // 7: aunsorm.plugin.v1.Plugin.Health:input_type -> aunsorm.plugin.v1.HealthRequest
+	8,  // 8: aunsorm.plugin.v1.Plugin.Drain:input_type -> aunsorm.plugin.v1.DrainRequest
+	10, // 9: aunsorm.plugin.v1.Plugin.Stop:input_type -> aunsorm.plugin.v1.StopRequest
+	12, // 10: aunsorm.plugin.v1.Host.Entropy:input_type -> aunsorm.plugin.v1.EntropyRequest
+	14, // 11: aunsorm.plugin.v1.Host.Attestation:input_type -> aunsorm.plugin.v1.AttestationRequest
+	14, // 12: aunsorm.plugin.v1.Host.WatchAttestation:input_type -> aunsorm.plugin.v1.AttestationRequest
+	16, // 13: aunsorm.plugin.v1.Host.Audit:input_type -> aunsorm.plugin.v1.AuditRequest
+	18, // 14: aunsorm.plugin.v1.Host.Peer:input_type -> aunsorm.plugin.v1.PeerRequest
+	20, // 15: aunsorm.plugin.v1.Host.Topology:input_type -> aunsorm.plugin.v1.TopologyRequest
+	1,  // 16: aunsorm.plugin.v1.Plugin.Describe:output_type -> aunsorm.plugin.v1.DescribeResponse
+	5,  // 17: aunsorm.plugin.v1.Plugin.Configure:output_type -> aunsorm.plugin.v1.ConfigureResponse
+	7,  // 18: aunsorm.plugin.v1.Plugin.Health:output_type -> aunsorm.plugin.v1.HealthResponse
+	9,  // 19: aunsorm.plugin.v1.Plugin.Drain:output_type -> aunsorm.plugin.v1.DrainResponse
+	11, // 20: aunsorm.plugin.v1.Plugin.Stop:output_type -> aunsorm.plugin.v1.StopResponse
+	13, // 21: aunsorm.plugin.v1.Host.Entropy:output_type -> aunsorm.plugin.v1.EntropyResponse
+	15, // 22: aunsorm.plugin.v1.Host.Attestation:output_type -> aunsorm.plugin.v1.ClockSnapshot
+	15, // 23: aunsorm.plugin.v1.Host.WatchAttestation:output_type -> aunsorm.plugin.v1.ClockSnapshot
+	17, // 24: aunsorm.plugin.v1.Host.Audit:output_type -> aunsorm.plugin.v1.AuditResponse
+	19, // 25: aunsorm.plugin.v1.Host.Peer:output_type -> aunsorm.plugin.v1.PeerResponse
+	22, // 26: aunsorm.plugin.v1.Host.Topology:output_type -> aunsorm.plugin.v1.TopologyResponse
+	16, // [16:27] is the sub-list for method output_type
+	5,  // [5:16] is the sub-list for method input_type
+	5,  // [5:5] is the sub-list for extension type_name
+	5,  // [5:5] is the sub-list for extension extendee
+	0,  // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_plugin_proto_init() }
@@ -1558,7 +1630,7 @@ func file_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugin_proto_rawDesc), len(file_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   24,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   2,
 		},
