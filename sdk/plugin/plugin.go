@@ -23,6 +23,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/aunsorm/aunsorm/sdk/clock"
+	"github.com/aunsorm/aunsorm/sdk/seal"
 )
 
 // ProtocolVersion is the plugin protocol version this SDK speaks.
@@ -109,6 +110,10 @@ type Env struct {
 	// Host calls the daemon's audit, peer and topology services. Nil when
 	// ValidateOnly.
 	Host *Host
+	// Sealer seals the secrets the plugin keeps at rest under keys derived
+	// for this instance only, one per root key version (sdk/seal). Nil when
+	// ValidateOnly or when the host sent no sealing keys.
+	Sealer *seal.Sealer
 	// Logger writes JSON to stderr, which the daemon folds into its log.
 	Logger zerolog.Logger
 }
