@@ -93,6 +93,8 @@ type Config struct {
 	RNG RNG
 	// Admin configures the admin API listeners.
 	Admin Admin
+	// Seal says where the root sealing key ring comes from.
+	Seal Seal
 	// Plugins lists the plugin blocks in file order.
 	Plugins []Plugin
 }

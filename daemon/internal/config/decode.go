@@ -42,6 +42,7 @@ var (
 			{Type: "clock"},
 			{Type: "rng"},
 			{Type: "admin"},
+			{Type: "seal"},
 			{Type: "plugin", LabelNames: []string{"name"}},
 		},
 	}
@@ -130,6 +131,8 @@ func (p *parser) decodeRoot(body *hclsyntax.Body) {
 			p.decodeRNG(b)
 		case "admin":
 			p.decodeAdmin(b)
+		case "seal":
+			p.decodeSeal(b)
 		}
 	}
 }

@@ -35,6 +35,7 @@ func (p *parser) validate() {
 			fmt.Sprintf("reseed_interval must be at least %s.", MinRNGReseedInterval))
 	}
 	p.validateAdmin()
+	p.validateSeal()
 	p.validatePlugins()
 	p.validateListeners()
 }
