@@ -22,6 +22,7 @@ commands:
                                   hot-swap one plugin (e.g. after replacing its binary)
   plugin sha256 PATH              print a binary's digest, for the sha256 pin
   plugin verify -kind KIND PATH   run the SDK conformance suite against a plugin binary
+  seal rotate [-config FILE]      add a version to the root sealing key file
   version                         print the version
 `
 
@@ -56,6 +57,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runReload(ctx, args[1:], os.Getenv, stdout, stderr)
 	case "plugin":
 		return runPlugin(ctx, args[1:], os.Getenv, stdout, stderr)
+	case "seal":
+		return runSeal(ctx, args[1:], os.Getenv, stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintf(stdout, "aunsormd %s\n", version)
 		return 0

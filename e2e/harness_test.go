@@ -54,6 +54,8 @@ func testMain(m *testing.M) int {
 	targets[bins.plugins["crypto-v2"]] = "./plugins/crypto"
 	bins.plugins["protov2"] = filepath.Join(dir, "aunsorm-plugin-protov2")
 	targets[bins.plugins["protov2"]] = "./e2e/testdata/protov2"
+	bins.plugins["sealer"] = filepath.Join(dir, "aunsorm-plugin-sealer")
+	targets[bins.plugins["sealer"]] = "./e2e/testdata/sealer"
 	root, _ := filepath.Abs("..")
 	var wg sync.WaitGroup
 	errs := make(chan error, len(targets))

@@ -281,7 +281,16 @@ func (m *Managed) start(ctx context.Context, spec config.Plugin) (*instance, err
 	req.ClockMaxAgeMs = o.ClockMaxAge.Milliseconds()
 	req.RngReseedIntervalMs = o.ReseedInterval.Milliseconds()
 	req.LogLevel = o.LogLevel
+	if o.SealKeys != nil {
+		if req.SealKeys, err = o.SealKeys(spec.Name); err != nil {
+			client.Kill()
+			return nil, fmt.Errorf("plugin %q: sealing keys: %w", spec.Name, err)
+		}
+	}
 	err = client.Configure(ctx, req)
+	for _, k := range req.SealKeys {
+		clear(k.Key)
+	}
 	if err != nil {
 		client.Kill()
 		return nil, err
