@@ -55,6 +55,20 @@ var (
 	credentialPattern = regexp.MustCompile(`^[A-Za-z0-9_.@-]+$`)
 )
 
+// redacted names where the ring comes from, never its content.
+func (s Seal) redacted() map[string]any {
+	out := map[string]any{"source": s.Source}
+	switch s.Source {
+	case SealFile:
+		out["key_file"] = s.KeyFile
+	case SealEnv:
+		out["key_env"] = s.KeyEnv
+	case SealCredential:
+		out["credential"] = s.Credential
+	}
+	return out
+}
+
 func (p *parser) decodeSeal(b *hcl.Block) {
 	content, diags := b.Body.Content(sealSchema)
 	p.diags = append(p.diags, diags...)
