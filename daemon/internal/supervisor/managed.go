@@ -288,8 +288,10 @@ func (m *Managed) start(ctx context.Context, spec config.Plugin) (*instance, err
 		}
 	}
 	err = client.Configure(ctx, req)
+	var sealVersion uint32 // the version the plugin seals with; only versions are logged
 	for _, k := range req.SealKeys {
 		clear(k.Key)
+		sealVersion = max(sealVersion, k.Version)
 	}
 	if err != nil {
 		client.Kill()
@@ -313,7 +315,7 @@ func (m *Managed) start(ctx context.Context, spec config.Plugin) (*instance, err
 		}
 	}
 	m.log.Info().Str("kind", desc.Kind).Str("version", desc.Version).Int("pid", client.PID()).
-		Str("listen", m.addr).Dur("launch_ms", launched).Dur("configure_ms", configured).
+		Str("listen", m.addr).Uint32("seal_version", sealVersion).Dur("launch_ms", launched).Dur("configure_ms", configured).
 		Dur("ready_ms", time.Since(t0)).Msg("plugin ready")
 	return &instance{client: client, desc: desc, started: time.Now()}, nil
 }
