@@ -98,6 +98,9 @@ func TestSealedSecrets(t *testing.T) {
 		t.Fatalf("plugin reload: %v\n%s", err, out)
 	}
 	put(d, "vault-a", "after-swap", "y", 2)
+	if !strings.Contains(d.logs.String(), `"seal_version":2`) {
+		t.Errorf("no plugin-ready line names seal_version 2:\n%s", tail(d.logs.String(), 20))
+	}
 	put(d, "vault-b", "after-swap", "z", 1)
 	get(d, "vault-a", "s00", "alpha-s00", 1, true) // re-sealed on the way
 	get(d, "vault-a", "s00", "alpha-s00", 2, false)
