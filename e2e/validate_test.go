@@ -48,6 +48,9 @@ plugin "crypto" {
 		// The plugin decodes its own block and reports positions in our file.
 		{"fail/plugin-config-type", base("  config {\n    max_body_bytes = \"big\"\n  }"), false, []string{`aunsorm\.hcl:9:\d+: `}},
 		{"fail/plugin-config-unknown", base("  config {\n\n    colour = \"blue\"\n  }"), false, []string{`aunsorm\.hcl:10:\d+: .*colour`}},
+		{"fail/seal-two-sources", base("") + "seal {\n  key_file = \"/k\"\n  key_env = \"K\"\n}\n", false, []string{`aunsorm\.hcl:12:\d+: Conflicting seal settings`}},
+		// The ring is read (never printed): an unset variable is an error.
+		{"fail/seal-env-unset", base("") + "seal {\n  key_env = \"AUNSORM_E2E_NO_SUCH_SEAL_KEY\"\n}\n", false, []string{`Root sealing key \(seal block\): .*AUNSORM_E2E_NO_SUCH_SEAL_KEY is not set`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
