@@ -28,6 +28,7 @@ commands:
   audit tail [-config FILE] [filters] [-n N] [-f]
                                   the last N records; -f keeps printing new ones
   audit verify [-config FILE]     check the whole hash chain; names the first bad record
+  seal rotate [-config FILE]      add a version to the root sealing key file
   version                         print the version
 
 The commands that talk to a running daemon (reload, plugin list|reload,
@@ -68,6 +69,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runPlugin(ctx, args[1:], os.Getenv, stdout, stderr)
 	case "audit":
 		return runAudit(ctx, args[1:], os.Getenv, stdout, stderr)
+	case "seal":
+		return runSeal(ctx, args[1:], os.Getenv, stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintf(stdout, "aunsormd %s\n", version)
 		return 0

@@ -26,8 +26,10 @@ import (
 	"github.com/aunsorm/aunsorm/daemon/internal/gateway"
 	"github.com/aunsorm/aunsorm/daemon/internal/host"
 	"github.com/aunsorm/aunsorm/daemon/internal/logbuf"
+	"github.com/aunsorm/aunsorm/daemon/internal/seal"
 	"github.com/aunsorm/aunsorm/daemon/internal/supervisor"
 	"github.com/aunsorm/aunsorm/sdk/clock"
+	"github.com/aunsorm/aunsorm/sdk/proto/pluginv1"
 	"github.com/aunsorm/aunsorm/sdk/rng"
 )
 
@@ -100,6 +102,22 @@ func runDaemon(ctx context.Context, cfg *config.Config, getenv func(string) stri
 	}
 	defer native.Close()
 
+	// The root sealing key ring: created on first start with the file
+	// source; plugins get keys derived from it, re-read at each start.
+	ring, created, err := seal.LoadOrCreate(cfg.Seal, getenv, native)
+	if err != nil {
+		return fmt.Errorf("seal: %w", err)
+	}
+	log.Info().Str("component", "seal").Str("source", cfg.Seal.Source).Str("key_file", cfg.Seal.KeyFile).
+		Uints32("versions", ring.Versions()).Bool("created", created).Msg("root sealing key ring loaded")
+	sealKeys := func(instance string) ([]*pluginv1.SealKey, error) {
+		r, err := seal.Load(cfg.Seal, getenv)
+		if err != nil {
+			return nil, err
+		}
+		return r.PluginKeys(instance)
+	}
+
 	authority, err := newAuthority(ctx, cfg, native, log)
 	if err != nil {
 		return err
@@ -131,7 +149,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, getenv func(string) stri
 	sup := supervisor.New(supervisor.Options{
 		DataDir: cfg.DataDir, ClockKey: authority.PublicKey(), ClockMaxAge: cfg.Clock.MaxAge,
 		ReseedInterval: cfg.RNG.ReseedInterval, LogLevel: cfg.Log.Level, Services: services,
-		Audit: auditLog, Storage: cfg.Storage, Log: log, Now: now,
+		Audit: auditLog, Storage: cfg.Storage, Log: log, Now: now, SealKeys: sealKeys,
 	})
 	services.Directory = sup
 	if err := sup.Start(ctx, cfg.Plugins); err != nil {

@@ -24,6 +24,7 @@ import (
 func validate(ctx context.Context, cfgPath string, getenv func(string) string, stdout, stderr io.Writer) int {
 	cfg, diags := config.Load(cfgPath, getenv)
 	if !diags.HasErrors() {
+		diags = append(diags, validateSeal(cfg.Seal, getenv)...)
 		for _, p := range cfg.Plugins {
 			diags = append(diags, validatePlugin(ctx, p)...)
 		}

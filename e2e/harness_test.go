@@ -57,6 +57,8 @@ func testMain(m *testing.M) int {
 	// The stateful example, built in the SDK's own module.
 	bins.plugins["ledger"] = filepath.Join(dir, "aunsorm-plugin-ledger")
 	targets[bins.plugins["ledger"]] = "sdk:./examples/ledger"
+	bins.plugins["sealer"] = filepath.Join(dir, "aunsorm-plugin-sealer")
+	targets[bins.plugins["sealer"]] = "./e2e/testdata/sealer"
 	root, _ := filepath.Abs("..")
 	var wg sync.WaitGroup
 	errs := make(chan error, len(targets))

@@ -49,6 +49,9 @@ plugin "crypto" {
 		{"fail/plugin-config-type", base("  config {\n    max_body_bytes = \"big\"\n  }"), false, []string{`aunsorm\.hcl:9:\d+: .*Inappropriate value for attribute "max_body_bytes": a number is required`}},
 		{"fail/duplicate-plugin-block", base("") + "plugin \"crypto\" {\n  command = \"" + crypto + "\"\n}\n", false, []string{`aunsorm\.hcl:10:\d+: Duplicate plugin block: A plugin block named "crypto" is already defined at`}},
 		{"fail/plugin-config-unknown", base("  config {\n\n    colour = \"blue\"\n  }"), false, []string{`aunsorm\.hcl:10:\d+: .*colour`}},
+		{"fail/seal-two-sources", base("") + "seal {\n  key_file = \"/k\"\n  key_env = \"K\"\n}\n", false, []string{`aunsorm\.hcl:12:\d+: Conflicting seal settings`}},
+		// The ring is read (never printed): an unset variable is an error.
+		{"fail/seal-env-unset", base("") + "seal {\n  key_env = \"AUNSORM_E2E_NO_SUCH_SEAL_KEY\"\n}\n", false, []string{`Root sealing key \(seal block\): .*AUNSORM_E2E_NO_SUCH_SEAL_KEY is not set`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

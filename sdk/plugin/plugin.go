@@ -25,6 +25,7 @@ import (
 
 	"github.com/aunsorm/aunsorm/sdk/clock"
 	"github.com/aunsorm/aunsorm/sdk/internal/protocol"
+	"github.com/aunsorm/aunsorm/sdk/seal"
 )
 
 // ProtocolVersion is the plugin protocol version this SDK speaks.
@@ -121,6 +122,10 @@ type Env struct {
 	// Topology are it, narrowed. Keep the narrow interfaces in the plugin's
 	// own types, so its tests can substitute them. Nil when ValidateOnly.
 	Host *Host
+	// Sealer seals the secrets the plugin keeps at rest under keys derived
+	// for this instance only, one per root key version (sdk/seal). Nil when
+	// ValidateOnly or when the host sent no sealing keys.
+	Sealer *seal.Sealer
 	// Logger writes JSON to stderr, which the daemon folds into its log.
 	Logger zerolog.Logger
 

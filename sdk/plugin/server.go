@@ -25,6 +25,7 @@ import (
 	"github.com/aunsorm/aunsorm/sdk/internal/protocol"
 	"github.com/aunsorm/aunsorm/sdk/proto/pluginv1"
 	"github.com/aunsorm/aunsorm/sdk/rng"
+	"github.com/aunsorm/aunsorm/sdk/seal"
 )
 
 // pluginServer implements the Plugin gRPC service inside the plugin process.
@@ -114,6 +115,12 @@ func (s *pluginServer) Configure(ctx context.Context, req *pluginv1.ConfigureReq
 		return nil, protocol.ToStatus(fmt.Errorf("plugin: rng: %w", err))
 	}
 
+	sealer, err := newSealer(reader, req.SealKeys)
+	if err != nil {
+		reader.Close()
+		return nil, protocol.ToStatus(fmt.Errorf("%w: %v", ErrProtocol, err))
+	}
+
 	tracker := clock.NewTracker(ed25519.PublicKey(req.ClockAuthorityPublicKey), time.Duration(req.ClockMaxAgeMs)*time.Millisecond)
 	if snap, err := hostRPC.Attestation(ctx, &pluginv1.AttestationRequest{}); err == nil {
 		if err := tracker.Update(snapshotFromProto(snap)); err != nil {
@@ -124,7 +131,7 @@ func (s *pluginServer) Configure(ctx context.Context, req *pluginv1.ConfigureReq
 
 	host := &Host{rpc: hostRPC}
 	env := &Env{Config: cfg, InstanceName: req.InstanceName, DataDir: req.DataDir, Rand: reader,
-		Clock: tracker, Auditor: host, Peers: host, Topology: host, Host: host, Logger: s.log, storage: storageFromProto(req)}
+		Clock: tracker, Auditor: host, Peers: host, Topology: host, Host: host, Sealer: sealer, Logger: s.log, storage: storageFromProto(req)}
 	handler, err := s.impl.Configure(ctx, env)
 	if err != nil {
 		reader.Close()
@@ -170,6 +177,23 @@ func (s *pluginServer) Configure(ctx context.Context, req *pluginv1.ConfigureReq
 	s.configured = true
 	s.log.Info().Str("version", s.desc.Version).Str("listen", s.lns[0].Addr().String()).Msg("plugin serving")
 	return &pluginv1.ConfigureResponse{}, nil
+}
+
+// newSealer builds the plugin's sealer from the keys the host derived for
+// it, clearing them from the request afterwards; no keys means no sealer.
+func newSealer(rand io.Reader, keys []*pluginv1.SealKey) (*seal.Sealer, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	ks := make([]seal.Key, len(keys))
+	for i, k := range keys {
+		ks[i] = seal.Key{Version: k.GetVersion(), Secret: k.GetKey()}
+	}
+	s, err := seal.New(rand, ks...)
+	for _, k := range keys {
+		clear(k.Key)
+	}
+	return s, err
 }
 
 // watchClock follows the daemon's attestation stream until the plugin stops,

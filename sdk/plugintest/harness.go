@@ -1,8 +1,10 @@
 package plugintest
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +21,7 @@ import (
 	"github.com/aunsorm/aunsorm/sdk/pluginhost"
 	"github.com/aunsorm/aunsorm/sdk/proto/pluginv1"
 	"github.com/aunsorm/aunsorm/sdk/rng"
+	"github.com/aunsorm/aunsorm/sdk/seal"
 )
 
 // Defaults for Options.
@@ -74,6 +77,11 @@ type Options struct {
 	// test reaches the plugin's audit_unavailable path this way.
 	// Harness.SetUnavailable changes the set while the plugin runs.
 	Unavailable []string
+	// SealKeys are the plugin's sealing keys (plugin.Env.Sealer). Default:
+	// one version-1 key fixed by the instance name (SHA-256 of a test label
+	// and the name), so a restart on the same DataDir opens what the last
+	// run sealed. Test keys only: the daemon derives real ones.
+	SealKeys []seal.Key
 }
 
 // Harness is one running plugin under the test host.
@@ -209,6 +217,7 @@ func New(ctx context.Context, opts Options) (_ *Harness, err error) {
 		ConfigHcl: []byte(opts.Config), ConfigFilename: ConfigFilename, ConfigLine: 1, ConfigColumn: 1,
 		DataDir: h.DataDir, ClockAuthorityPublicKey: key.Public().(ed25519.PublicKey),
 		ClockMaxAgeMs: opts.ClockMaxAge.Milliseconds(), InstanceName: opts.Name, LogLevel: opts.LogLevel,
+		SealKeys: testSealKeys(opts),
 	})
 	if err != nil {
 		return nil, err
@@ -392,4 +401,17 @@ func trimNewline(p []byte) []byte {
 		return p[:n-1]
 	}
 	return p
+}
+
+// testSealKeys returns Options.SealKeys on the wire, or the default test key.
+func testSealKeys(opts Options) []*pluginv1.SealKey {
+	if len(opts.SealKeys) == 0 {
+		k := sha256.Sum256([]byte("aunsorm plugintest seal key\x00" + opts.Name))
+		return []*pluginv1.SealKey{{Version: 1, Key: k[:]}}
+	}
+	out := make([]*pluginv1.SealKey, len(opts.SealKeys))
+	for i, k := range opts.SealKeys {
+		out[i] = &pluginv1.SealKey{Version: k.Version, Key: bytes.Clone(k.Secret)}
+	}
+	return out
 }

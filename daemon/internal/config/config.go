@@ -95,6 +95,8 @@ type Config struct {
 	Admin Admin
 	// Storage selects where the audit log and the plugins' stores live.
 	Storage Storage
+	// Seal says where the root sealing key ring comes from.
+	Seal Seal
 	// Plugins lists the plugin blocks in file order.
 	Plugins []Plugin
 }

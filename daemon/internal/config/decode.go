@@ -43,6 +43,7 @@ var (
 			{Type: "rng"},
 			{Type: "admin"},
 			{Type: "storage"},
+			{Type: "seal"},
 			{Type: "plugin", LabelNames: []string{"name"}},
 		},
 	}
@@ -133,6 +134,8 @@ func (p *parser) decodeRoot(body *hclsyntax.Body) {
 			p.decodeAdmin(b)
 		case "storage":
 			p.decodeStorage(b)
+		case "seal":
+			p.decodeSeal(b)
 		}
 	}
 }

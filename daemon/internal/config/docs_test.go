@@ -24,6 +24,7 @@ func TestDocsCoverEverything(t *testing.T) {
 		EnvGatewayTLSCertFile, EnvGatewayTLSKeyFile, EnvClockMaxAge, EnvClockMaxAgeSecs, EnvClockSource,
 		EnvClockRefreshURL, EnvClockAuthorityFingerprint, EnvCalibrationFingerprint, EnvRNGReseedInterval,
 		EnvAdminSocket, EnvAdminListen, EnvAdminTokenFile, "AUNSORM_PLUGIN_<NAME>_LISTEN", EnvStorageDSN,
+		EnvSealKeyFile,
 	}
 	for _, v := range vars {
 		t.Run("ok/env/"+v, func(t *testing.T) {
@@ -37,7 +38,7 @@ func TestDocsCoverEverything(t *testing.T) {
 	}
 	for _, s := range []*hcl.BodySchema{
 		rootSchema, logSchema, gatewaySchema, tlsSchema, rateLimitSchema,
-		clockSchema, rngSchema, adminSchema, storageSchema, pluginSchema,
+		clockSchema, rngSchema, adminSchema, storageSchema, pluginSchema, sealSchema,
 	} {
 		var names []string
 		for _, a := range s.Attributes {

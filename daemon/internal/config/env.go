@@ -87,6 +87,7 @@ func (p *parser) applyEnv() {
 	p.envString(EnvAdminListen, "admin.listen", &c.Admin.Listen)
 	p.envString(EnvAdminTokenFile, "admin.token_file", &c.Admin.TokenFile)
 	p.envStorage()
+	p.envSeal()
 	strict := p.lookup(EnvStrict)
 	for i := range c.Plugins {
 		if validPluginName(c.Plugins[i].Name) {

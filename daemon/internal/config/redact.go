@@ -10,7 +10,7 @@ import (
 // config bodies are replaced by "(redacted)" (a config body may hold
 // credentials the daemon cannot recognise; its digest is shown instead as
 // part of hash), a password in refresh_url or in the storage DSN is masked, and the admin token
-// file is only named, never read.
+// file and the root sealing key ring are only located, never read.
 func (c *Config) Redacted() map[string]any {
 	g := c.Gateway
 	tls := map[string]any{"mode": g.TLS.Mode}
@@ -57,6 +57,7 @@ func (c *Config) Redacted() map[string]any {
 			"token_file": c.Admin.TokenFile,
 		},
 		"storage": c.Storage.redacted(),
+		"seal":    c.Seal.redacted(),
 		"plugins": plugins,
 	}
 }

@@ -49,6 +49,7 @@ plugin "kms" {
 		`"hash":"` + c.Plugins[0].Hash + `"`,
 		`"read_timeout":"15s"`,
 		`"listen":"127.0.0.1:50014"`,
+		`"seal":{"key_file":"data/seal/root.keys","source":"file"}`,
 	} {
 		t.Run("ok/shows-"+shown, func(t *testing.T) {
 			if !strings.Contains(out, shown) {

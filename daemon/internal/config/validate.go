@@ -36,6 +36,7 @@ func (p *parser) validate() {
 	}
 	p.validateAdmin()
 	p.validateStorage()
+	p.validateSeal()
 	p.validatePlugins()
 	p.validateListeners()
 }

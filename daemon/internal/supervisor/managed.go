@@ -303,7 +303,18 @@ func (m *Managed) start(ctx context.Context, spec config.Plugin) (*instance, err
 	req.RngReseedIntervalMs = o.ReseedInterval.Milliseconds()
 	req.LogLevel = o.LogLevel
 	StorageFor(o.Storage, spec.Name).ToProto(req)
+	if o.SealKeys != nil {
+		if req.SealKeys, err = o.SealKeys(spec.Name); err != nil {
+			client.Kill()
+			return nil, fmt.Errorf("plugin %q: sealing keys: %w", spec.Name, err)
+		}
+	}
 	err = client.Configure(ctx, req)
+	var sealVersion uint32 // the version the plugin seals with; only versions are logged
+	for _, k := range req.SealKeys {
+		clear(k.Key)
+		sealVersion = max(sealVersion, k.Version)
+	}
 	if err != nil {
 		client.Kill()
 		return nil, err
@@ -326,7 +337,7 @@ func (m *Managed) start(ctx context.Context, spec config.Plugin) (*instance, err
 		}
 	}
 	m.log.Info().Str("kind", desc.Kind).Str("version", desc.Version).Int("pid", client.PID()).
-		Str("listen", m.addr).Dur("launch_ms", launched).Dur("configure_ms", configured).
+		Str("listen", m.addr).Uint32("seal_version", sealVersion).Dur("launch_ms", launched).Dur("configure_ms", configured).
 		Dur("ready_ms", time.Since(t0)).Msg("plugin ready")
 	return &instance{client: client, desc: desc, started: time.Now(), startedAt: o.Now().UTC()}, nil
 }

@@ -52,6 +52,11 @@ type Options struct {
 	// Now is the attested clock for the times the supervisor reports
 	// (started, next_attempt); the local clock when nil.
 	Now func() time.Time
+	// SealKeys returns a plugin instance's sealing keys (one per root key
+	// version, derived for that name only). It is called at every start of
+	// an instance, so a rotated root key reaches the plugin on its next
+	// start; an error fails the start. Nil: plugins get no sealer.
+	SealKeys func(instance string) ([]*pluginv1.SealKey, error)
 
 	// Supervision knobs; zero means the documented default.
 	StartTimeout    time.Duration // launch + handshake + configure + healthy (10s)

@@ -186,8 +186,12 @@ type ConfigureRequest struct {
 	StorageSchema string `protobuf:"bytes,22,opt,name=storage_schema,json=storageSchema,proto3" json:"storage_schema,omitempty"`
 	// Pool size cap of the plugin's store; 0 means the store's default.
 	StorageMaxConns int32 `protobuf:"varint,23,opt,name=storage_max_conns,json=storageMaxConns,proto3" json:"storage_max_conns,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Keys of the plugin's sealer (sdk/seal): derived by the daemon from its
+	// root sealing key for this instance name only, one per root key version.
+	// The root key itself never leaves the daemon. Empty when validate_only.
+	SealKeys      []*SealKey `protobuf:"bytes,30,rep,name=seal_keys,json=sealKeys,proto3" json:"seal_keys,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ConfigureRequest) Reset() {
@@ -339,6 +343,68 @@ func (x *ConfigureRequest) GetStorageMaxConns() int32 {
 	return 0
 }
 
+func (x *ConfigureRequest) GetSealKeys() []*SealKey {
+	if x != nil {
+		return x.SealKeys
+	}
+	return nil
+}
+
+// SealKey is one version of a plugin's sealing key.
+type SealKey struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Version of the daemon's root sealing key it was derived from (>= 1).
+	Version uint32 `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
+	// The 32-byte AES-256 key; secret.
+	Key           []byte `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SealKey) Reset() {
+	*x = SealKey{}
+	mi := &file_plugin_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SealKey) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SealKey) ProtoMessage() {}
+
+func (x *SealKey) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SealKey.ProtoReflect.Descriptor instead.
+func (*SealKey) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *SealKey) GetVersion() uint32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *SealKey) GetKey() []byte {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
 type Diagnostic struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Severity      string                 `protobuf:"bytes,1,opt,name=severity,proto3" json:"severity,omitempty"` // "error" or "warning"
@@ -353,7 +419,7 @@ type Diagnostic struct {
 
 func (x *Diagnostic) Reset() {
 	*x = Diagnostic{}
-	mi := &file_plugin_proto_msgTypes[3]
+	mi := &file_plugin_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -365,7 +431,7 @@ func (x *Diagnostic) String() string {
 func (*Diagnostic) ProtoMessage() {}
 
 func (x *Diagnostic) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[3]
+	mi := &file_plugin_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -378,7 +444,7 @@ func (x *Diagnostic) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Diagnostic.ProtoReflect.Descriptor instead.
 func (*Diagnostic) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{3}
+	return file_plugin_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Diagnostic) GetSeverity() string {
@@ -432,7 +498,7 @@ type ConfigureResponse struct {
 
 func (x *ConfigureResponse) Reset() {
 	*x = ConfigureResponse{}
-	mi := &file_plugin_proto_msgTypes[4]
+	mi := &file_plugin_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -444,7 +510,7 @@ func (x *ConfigureResponse) String() string {
 func (*ConfigureResponse) ProtoMessage() {}
 
 func (x *ConfigureResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[4]
+	mi := &file_plugin_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -457,7 +523,7 @@ func (x *ConfigureResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureResponse.ProtoReflect.Descriptor instead.
 func (*ConfigureResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{4}
+	return file_plugin_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ConfigureResponse) GetDiagnostics() []*Diagnostic {
@@ -475,7 +541,7 @@ type HealthRequest struct {
 
 func (x *HealthRequest) Reset() {
 	*x = HealthRequest{}
-	mi := &file_plugin_proto_msgTypes[5]
+	mi := &file_plugin_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -487,7 +553,7 @@ func (x *HealthRequest) String() string {
 func (*HealthRequest) ProtoMessage() {}
 
 func (x *HealthRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[5]
+	mi := &file_plugin_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -500,7 +566,7 @@ func (x *HealthRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthRequest.ProtoReflect.Descriptor instead.
 func (*HealthRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{5}
+	return file_plugin_proto_rawDescGZIP(), []int{6}
 }
 
 type HealthResponse struct {
@@ -515,7 +581,7 @@ type HealthResponse struct {
 
 func (x *HealthResponse) Reset() {
 	*x = HealthResponse{}
-	mi := &file_plugin_proto_msgTypes[6]
+	mi := &file_plugin_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -527,7 +593,7 @@ func (x *HealthResponse) String() string {
 func (*HealthResponse) ProtoMessage() {}
 
 func (x *HealthResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[6]
+	mi := &file_plugin_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -540,7 +606,7 @@ func (x *HealthResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthResponse.ProtoReflect.Descriptor instead.
 func (*HealthResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{6}
+	return file_plugin_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *HealthResponse) GetStatus() string {
@@ -579,7 +645,7 @@ type DrainRequest struct {
 
 func (x *DrainRequest) Reset() {
 	*x = DrainRequest{}
-	mi := &file_plugin_proto_msgTypes[7]
+	mi := &file_plugin_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -591,7 +657,7 @@ func (x *DrainRequest) String() string {
 func (*DrainRequest) ProtoMessage() {}
 
 func (x *DrainRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[7]
+	mi := &file_plugin_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -604,7 +670,7 @@ func (x *DrainRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DrainRequest.ProtoReflect.Descriptor instead.
 func (*DrainRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{7}
+	return file_plugin_proto_rawDescGZIP(), []int{8}
 }
 
 type DrainResponse struct {
@@ -615,7 +681,7 @@ type DrainResponse struct {
 
 func (x *DrainResponse) Reset() {
 	*x = DrainResponse{}
-	mi := &file_plugin_proto_msgTypes[8]
+	mi := &file_plugin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -627,7 +693,7 @@ func (x *DrainResponse) String() string {
 func (*DrainResponse) ProtoMessage() {}
 
 func (x *DrainResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[8]
+	mi := &file_plugin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -640,7 +706,7 @@ func (x *DrainResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DrainResponse.ProtoReflect.Descriptor instead.
 func (*DrainResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{8}
+	return file_plugin_proto_rawDescGZIP(), []int{9}
 }
 
 type StopRequest struct {
@@ -652,7 +718,7 @@ type StopRequest struct {
 
 func (x *StopRequest) Reset() {
 	*x = StopRequest{}
-	mi := &file_plugin_proto_msgTypes[9]
+	mi := &file_plugin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -664,7 +730,7 @@ func (x *StopRequest) String() string {
 func (*StopRequest) ProtoMessage() {}
 
 func (x *StopRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[9]
+	mi := &file_plugin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -677,7 +743,7 @@ func (x *StopRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopRequest.ProtoReflect.Descriptor instead.
 func (*StopRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{9}
+	return file_plugin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *StopRequest) GetDrainTimeoutMs() int64 {
@@ -695,7 +761,7 @@ type StopResponse struct {
 
 func (x *StopResponse) Reset() {
 	*x = StopResponse{}
-	mi := &file_plugin_proto_msgTypes[10]
+	mi := &file_plugin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -707,7 +773,7 @@ func (x *StopResponse) String() string {
 func (*StopResponse) ProtoMessage() {}
 
 func (x *StopResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[10]
+	mi := &file_plugin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -720,7 +786,7 @@ func (x *StopResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopResponse.ProtoReflect.Descriptor instead.
 func (*StopResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{10}
+	return file_plugin_proto_rawDescGZIP(), []int{11}
 }
 
 type EntropyRequest struct {
@@ -732,7 +798,7 @@ type EntropyRequest struct {
 
 func (x *EntropyRequest) Reset() {
 	*x = EntropyRequest{}
-	mi := &file_plugin_proto_msgTypes[11]
+	mi := &file_plugin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -744,7 +810,7 @@ func (x *EntropyRequest) String() string {
 func (*EntropyRequest) ProtoMessage() {}
 
 func (x *EntropyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[11]
+	mi := &file_plugin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -757,7 +823,7 @@ func (x *EntropyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntropyRequest.ProtoReflect.Descriptor instead.
 func (*EntropyRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{11}
+	return file_plugin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *EntropyRequest) GetBytes() uint32 {
@@ -776,7 +842,7 @@ type EntropyResponse struct {
 
 func (x *EntropyResponse) Reset() {
 	*x = EntropyResponse{}
-	mi := &file_plugin_proto_msgTypes[12]
+	mi := &file_plugin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -788,7 +854,7 @@ func (x *EntropyResponse) String() string {
 func (*EntropyResponse) ProtoMessage() {}
 
 func (x *EntropyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[12]
+	mi := &file_plugin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -801,7 +867,7 @@ func (x *EntropyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntropyResponse.ProtoReflect.Descriptor instead.
 func (*EntropyResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{12}
+	return file_plugin_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *EntropyResponse) GetSeed() []byte {
@@ -819,7 +885,7 @@ type AttestationRequest struct {
 
 func (x *AttestationRequest) Reset() {
 	*x = AttestationRequest{}
-	mi := &file_plugin_proto_msgTypes[13]
+	mi := &file_plugin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -831,7 +897,7 @@ func (x *AttestationRequest) String() string {
 func (*AttestationRequest) ProtoMessage() {}
 
 func (x *AttestationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[13]
+	mi := &file_plugin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -844,7 +910,7 @@ func (x *AttestationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttestationRequest.ProtoReflect.Descriptor instead.
 func (*AttestationRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{13}
+	return file_plugin_proto_rawDescGZIP(), []int{14}
 }
 
 type ClockSnapshot struct {
@@ -863,7 +929,7 @@ type ClockSnapshot struct {
 
 func (x *ClockSnapshot) Reset() {
 	*x = ClockSnapshot{}
-	mi := &file_plugin_proto_msgTypes[14]
+	mi := &file_plugin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -875,7 +941,7 @@ func (x *ClockSnapshot) String() string {
 func (*ClockSnapshot) ProtoMessage() {}
 
 func (x *ClockSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[14]
+	mi := &file_plugin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -888,7 +954,7 @@ func (x *ClockSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClockSnapshot.ProtoReflect.Descriptor instead.
 func (*ClockSnapshot) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{14}
+	return file_plugin_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ClockSnapshot) GetAuthorityId() string {
@@ -960,7 +1026,7 @@ type AuditRequest struct {
 
 func (x *AuditRequest) Reset() {
 	*x = AuditRequest{}
-	mi := &file_plugin_proto_msgTypes[15]
+	mi := &file_plugin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -972,7 +1038,7 @@ func (x *AuditRequest) String() string {
 func (*AuditRequest) ProtoMessage() {}
 
 func (x *AuditRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[15]
+	mi := &file_plugin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -985,7 +1051,7 @@ func (x *AuditRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditRequest.ProtoReflect.Descriptor instead.
 func (*AuditRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{15}
+	return file_plugin_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *AuditRequest) GetAction() string {
@@ -1026,7 +1092,7 @@ type AuditResponse struct {
 
 func (x *AuditResponse) Reset() {
 	*x = AuditResponse{}
-	mi := &file_plugin_proto_msgTypes[16]
+	mi := &file_plugin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1038,7 +1104,7 @@ func (x *AuditResponse) String() string {
 func (*AuditResponse) ProtoMessage() {}
 
 func (x *AuditResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[16]
+	mi := &file_plugin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1051,7 +1117,7 @@ func (x *AuditResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditResponse.ProtoReflect.Descriptor instead.
 func (*AuditResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{16}
+	return file_plugin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AuditResponse) GetSequence() uint64 {
@@ -1081,7 +1147,7 @@ type PeerRequest struct {
 
 func (x *PeerRequest) Reset() {
 	*x = PeerRequest{}
-	mi := &file_plugin_proto_msgTypes[17]
+	mi := &file_plugin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1093,7 +1159,7 @@ func (x *PeerRequest) String() string {
 func (*PeerRequest) ProtoMessage() {}
 
 func (x *PeerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[17]
+	mi := &file_plugin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1106,7 +1172,7 @@ func (x *PeerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PeerRequest.ProtoReflect.Descriptor instead.
 func (*PeerRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{17}
+	return file_plugin_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *PeerRequest) GetPlugin() string {
@@ -1155,7 +1221,7 @@ type PeerResponse struct {
 
 func (x *PeerResponse) Reset() {
 	*x = PeerResponse{}
-	mi := &file_plugin_proto_msgTypes[18]
+	mi := &file_plugin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1167,7 +1233,7 @@ func (x *PeerResponse) String() string {
 func (*PeerResponse) ProtoMessage() {}
 
 func (x *PeerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[18]
+	mi := &file_plugin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1180,7 +1246,7 @@ func (x *PeerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PeerResponse.ProtoReflect.Descriptor instead.
 func (*PeerResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{18}
+	return file_plugin_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *PeerResponse) GetStatus() int32 {
@@ -1212,7 +1278,7 @@ type TopologyRequest struct {
 
 func (x *TopologyRequest) Reset() {
 	*x = TopologyRequest{}
-	mi := &file_plugin_proto_msgTypes[19]
+	mi := &file_plugin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1224,7 +1290,7 @@ func (x *TopologyRequest) String() string {
 func (*TopologyRequest) ProtoMessage() {}
 
 func (x *TopologyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[19]
+	mi := &file_plugin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1237,7 +1303,7 @@ func (x *TopologyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TopologyRequest.ProtoReflect.Descriptor instead.
 func (*TopologyRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{19}
+	return file_plugin_proto_rawDescGZIP(), []int{20}
 }
 
 type PluginInfo struct {
@@ -1257,7 +1323,7 @@ type PluginInfo struct {
 
 func (x *PluginInfo) Reset() {
 	*x = PluginInfo{}
-	mi := &file_plugin_proto_msgTypes[20]
+	mi := &file_plugin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1269,7 +1335,7 @@ func (x *PluginInfo) String() string {
 func (*PluginInfo) ProtoMessage() {}
 
 func (x *PluginInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[20]
+	mi := &file_plugin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1282,7 +1348,7 @@ func (x *PluginInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PluginInfo.ProtoReflect.Descriptor instead.
 func (*PluginInfo) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{20}
+	return file_plugin_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *PluginInfo) GetName() string {
@@ -1357,7 +1423,7 @@ type TopologyResponse struct {
 
 func (x *TopologyResponse) Reset() {
 	*x = TopologyResponse{}
-	mi := &file_plugin_proto_msgTypes[21]
+	mi := &file_plugin_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1369,7 +1435,7 @@ func (x *TopologyResponse) String() string {
 func (*TopologyResponse) ProtoMessage() {}
 
 func (x *TopologyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[21]
+	mi := &file_plugin_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1382,7 +1448,7 @@ func (x *TopologyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TopologyResponse.ProtoReflect.Descriptor instead.
 func (*TopologyResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{21}
+	return file_plugin_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *TopologyResponse) GetPlugins() []*PluginInfo {
@@ -1404,7 +1470,7 @@ const file_plugin_proto_rawDesc = "" +
 	"\aversion\x18\x03 \x01(\tR\aversion\x12\x16\n" +
 	"\x06routes\x18\x04 \x03(\tR\x06routes\x12\"\n" +
 	"\fcapabilities\x18\x05 \x03(\tR\fcapabilities\x12#\n" +
-	"\rhost_services\x18\x06 \x03(\tR\fhostServices\"\x9f\x05\n" +
+	"\rhost_services\x18\x06 \x03(\tR\fhostServices\"\xd8\x05\n" +
 	"\x10ConfigureRequest\x12\x1d\n" +
 	"\n" +
 	"config_hcl\x18\x01 \x01(\fR\tconfigHcl\x12'\n" +
@@ -1427,7 +1493,11 @@ const file_plugin_proto_rawDesc = "" +
 	"\vstorage_dsn\x18\x15 \x01(\tR\n" +
 	"storageDsn\x12%\n" +
 	"\x0estorage_schema\x18\x16 \x01(\tR\rstorageSchema\x12*\n" +
-	"\x11storage_max_conns\x18\x17 \x01(\x05R\x0fstorageMaxConns\"\xa2\x01\n" +
+	"\x11storage_max_conns\x18\x17 \x01(\x05R\x0fstorageMaxConns\x127\n" +
+	"\tseal_keys\x18\x1e \x03(\v2\x1a.aunsorm.plugin.v1.SealKeyR\bsealKeys\"5\n" +
+	"\aSealKey\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\rR\aversion\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\fR\x03key\"\xa2\x01\n" +
 	"\n" +
 	"Diagnostic\x12\x1a\n" +
 	"\bseverity\x18\x01 \x01(\tR\bseverity\x12\x18\n" +
@@ -1529,65 +1599,67 @@ func file_plugin_proto_rawDescGZIP() []byte {
 	return file_plugin_proto_rawDescData
 }
 
-var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_plugin_proto_goTypes = []any{
 	(*DescribeRequest)(nil),    // 0: aunsorm.plugin.v1.DescribeRequest
 	(*DescribeResponse)(nil),   // 1: aunsorm.plugin.v1.DescribeResponse
 	(*ConfigureRequest)(nil),   // 2: aunsorm.plugin.v1.ConfigureRequest
-	(*Diagnostic)(nil),         // 3: aunsorm.plugin.v1.Diagnostic
-	(*ConfigureResponse)(nil),  // 4: aunsorm.plugin.v1.ConfigureResponse
-	(*HealthRequest)(nil),      // 5: aunsorm.plugin.v1.HealthRequest
-	(*HealthResponse)(nil),     // 6: aunsorm.plugin.v1.HealthResponse
-	(*DrainRequest)(nil),       // 7: aunsorm.plugin.v1.DrainRequest
-	(*DrainResponse)(nil),      // 8: aunsorm.plugin.v1.DrainResponse
-	(*StopRequest)(nil),        // 9: aunsorm.plugin.v1.StopRequest
-	(*StopResponse)(nil),       // 10: aunsorm.plugin.v1.StopResponse
-	(*EntropyRequest)(nil),     // 11: aunsorm.plugin.v1.EntropyRequest
-	(*EntropyResponse)(nil),    // 12: aunsorm.plugin.v1.EntropyResponse
-	(*AttestationRequest)(nil), // 13: aunsorm.plugin.v1.AttestationRequest
-	(*ClockSnapshot)(nil),      // 14: aunsorm.plugin.v1.ClockSnapshot
-	(*AuditRequest)(nil),       // 15: aunsorm.plugin.v1.AuditRequest
-	(*AuditResponse)(nil),      // 16: aunsorm.plugin.v1.AuditResponse
-	(*PeerRequest)(nil),        // 17: aunsorm.plugin.v1.PeerRequest
-	(*PeerResponse)(nil),       // 18: aunsorm.plugin.v1.PeerResponse
-	(*TopologyRequest)(nil),    // 19: aunsorm.plugin.v1.TopologyRequest
-	(*PluginInfo)(nil),         // 20: aunsorm.plugin.v1.PluginInfo
-	(*TopologyResponse)(nil),   // 21: aunsorm.plugin.v1.TopologyResponse
-	nil,                        // 22: aunsorm.plugin.v1.PeerRequest.HeadersEntry
-	nil,                        // 23: aunsorm.plugin.v1.PeerResponse.HeadersEntry
+	(*SealKey)(nil),            // 3: aunsorm.plugin.v1.SealKey
+	(*Diagnostic)(nil),         // 4: aunsorm.plugin.v1.Diagnostic
+	(*ConfigureResponse)(nil),  // 5: aunsorm.plugin.v1.ConfigureResponse
+	(*HealthRequest)(nil),      // 6: aunsorm.plugin.v1.HealthRequest
+	(*HealthResponse)(nil),     // 7: aunsorm.plugin.v1.HealthResponse
+	(*DrainRequest)(nil),       // 8: aunsorm.plugin.v1.DrainRequest
+	(*DrainResponse)(nil),      // 9: aunsorm.plugin.v1.DrainResponse
+	(*StopRequest)(nil),        // 10: aunsorm.plugin.v1.StopRequest
+	(*StopResponse)(nil),       // 11: aunsorm.plugin.v1.StopResponse
+	(*EntropyRequest)(nil),     // 12: aunsorm.plugin.v1.EntropyRequest
+	(*EntropyResponse)(nil),    // 13: aunsorm.plugin.v1.EntropyResponse
+	(*AttestationRequest)(nil), // 14: aunsorm.plugin.v1.AttestationRequest
+	(*ClockSnapshot)(nil),      // 15: aunsorm.plugin.v1.ClockSnapshot
+	(*AuditRequest)(nil),       // 16: aunsorm.plugin.v1.AuditRequest
+	(*AuditResponse)(nil),      // 17: aunsorm.plugin.v1.AuditResponse
+	(*PeerRequest)(nil),        // 18: aunsorm.plugin.v1.PeerRequest
+	(*PeerResponse)(nil),       // 19: aunsorm.plugin.v1.PeerResponse
+	(*TopologyRequest)(nil),    // 20: aunsorm.plugin.v1.TopologyRequest
+	(*PluginInfo)(nil),         // 21: aunsorm.plugin.v1.PluginInfo
+	(*TopologyResponse)(nil),   // 22: aunsorm.plugin.v1.TopologyResponse
+	nil,                        // 23: aunsorm.plugin.v1.PeerRequest.HeadersEntry
+	nil,                        // 24: aunsorm.plugin.v1.PeerResponse.HeadersEntry
 }
 var file_plugin_proto_depIdxs = []int32{
-	3,  // 0: aunsorm.plugin.v1.ConfigureResponse.diagnostics:type_name -> aunsorm.plugin.v1.Diagnostic
-	22, // 1: aunsorm.plugin.v1.PeerRequest.headers:type_name -> aunsorm.plugin.v1.PeerRequest.HeadersEntry
-	23, // 2: aunsorm.plugin.v1.PeerResponse.headers:type_name -> aunsorm.plugin.v1.PeerResponse.HeadersEntry
-	20, // 3: aunsorm.plugin.v1.TopologyResponse.plugins:type_name -> aunsorm.plugin.v1.PluginInfo
-	0,  // 4: aunsorm.plugin.v1.Plugin.Describe:input_type -> aunsorm.plugin.v1.DescribeRequest
-	2,  // 5: aunsorm.plugin.v1.Plugin.Configure:input_type -> aunsorm.plugin.v1.ConfigureRequest
-	5,  // 6: aunsorm.plugin.v1.Plugin.Health:input_type -> aunsorm.plugin.v1.HealthRequest
-	7,  // 7: aunsorm.plugin.v1.Plugin.Drain:input_type -> aunsorm.plugin.v1.DrainRequest
-	9,  // 8: aunsorm.plugin.v1.Plugin.Stop:input_type -> aunsorm.plugin.v1.StopRequest
-	11, // 9: aunsorm.plugin.v1.Host.Entropy:input_type -> aunsorm.plugin.v1.EntropyRequest
-	13, // 10: aunsorm.plugin.v1.Host.Attestation:input_type -> aunsorm.plugin.v1.AttestationRequest
-	13, // 11: aunsorm.plugin.v1.Host.WatchAttestation:input_type -> aunsorm.plugin.v1.AttestationRequest
-	15, // 12: aunsorm.plugin.v1.Host.Audit:input_type -> aunsorm.plugin.v1.AuditRequest
-	17, // 13: aunsorm.plugin.v1.Host.Peer:input_type -> aunsorm.plugin.v1.PeerRequest
-	19, // 14: aunsorm.plugin.v1.Host.Topology:input_type -> aunsorm.plugin.v1.TopologyRequest
-	1,  // 15: aunsorm.plugin.v1.Plugin.Describe:output_type -> aunsorm.plugin.v1.DescribeResponse
-	4,  // 16: aunsorm.plugin.v1.Plugin.Configure:output_type -> aunsorm.plugin.v1.ConfigureResponse
-	6,  // 17: aunsorm.plugin.v1.Plugin.Health:output_type -> aunsorm.plugin.v1.HealthResponse
-	8,  // 18: aunsorm.plugin.v1.Plugin.Drain:output_type -> aunsorm.plugin.v1.DrainResponse
-	10, // 19: aunsorm.plugin.v1.Plugin.Stop:output_type -> aunsorm.plugin.v1.StopResponse
-	12, // 20: aunsorm.plugin.v1.Host.Entropy:output_type -> aunsorm.plugin.v1.EntropyResponse
-	14, // 21: aunsorm.plugin.v1.Host.Attestation:output_type -> aunsorm.plugin.v1.ClockSnapshot
-	14, // 22: aunsorm.plugin.v1.Host.WatchAttestation:output_type -> aunsorm.plugin.v1.ClockSnapshot
-	16, // 23: aunsorm.plugin.v1.Host.Audit:output_type -> aunsorm.plugin.v1.AuditResponse
-	18, // 24: aunsorm.plugin.v1.Host.Peer:output_type -> aunsorm.plugin.v1.PeerResponse
-	21, // 25: aunsorm.plugin.v1.Host.Topology:output_type -> aunsorm.plugin.v1.TopologyResponse
-	15, // [15:26] is the sub-list for method output_type
-	4,  // [4:15] is the sub-list for method input_type
-	4,  // [4:4] is the sub-list for extension type_name
-	4,  // [4:4] is the sub-list for extension extendee
-	0,  // [0:4] is the sub-list for field type_name
+	3,  // 0: aunsorm.plugin.v1.ConfigureRequest.seal_keys:type_name -> aunsorm.plugin.v1.SealKey
+	4,  // 1: aunsorm.plugin.v1.ConfigureResponse.diagnostics:type_name -> aunsorm.plugin.v1.Diagnostic
+	23, // 2: aunsorm.plugin.v1.PeerRequest.headers:type_name -> aunsorm.plugin.v1.PeerRequest.HeadersEntry
+	24, // 3: aunsorm.plugin.v1.PeerResponse.headers:type_name -> aunsorm.plugin.v1.PeerResponse.HeadersEntry
+	21, // 4: aunsorm.plugin.v1.TopologyResponse.plugins:type_name -> aunsorm.plugin.v1.PluginInfo
+	0,  // 5: aunsorm.plugin.v1.Plugin.Describe:input_type -> aunsorm.plugin.v1.DescribeRequest
+	2,  // 6: aunsorm.plugin.v1.Plugin.Configure:input_type -> aunsorm.plugin.v1.ConfigureRequest
+	6,  // 7: aunsorm.plugin.v1.Plugin.Health:input_type -> aunsorm.plugin.v1.HealthRequest
+	8,  // 8: aunsorm.plugin.v1.Plugin.Drain:input_type -> aunsorm.plugin.v1.DrainRequest
+	10, // 9: aunsorm.plugin.v1.Plugin.Stop:input_type -> aunsorm.plugin.v1.StopRequest
+	12, // 10: aunsorm.plugin.v1.Host.Entropy:input_type -> aunsorm.plugin.v1.EntropyRequest
+	14, // 11: aunsorm.plugin.v1.Host.Attestation:input_type -> aunsorm.plugin.v1.AttestationRequest
+	14, // 12: aunsorm.plugin.v1.Host.WatchAttestation:input_type -> aunsorm.plugin.v1.AttestationRequest
+	16, // 13: aunsorm.plugin.v1.Host.Audit:input_type -> aunsorm.plugin.v1.AuditRequest
+	18, // 14: aunsorm.plugin.v1.Host.Peer:input_type -> aunsorm.plugin.v1.PeerRequest
+	20, // 15: aunsorm.plugin.v1.Host.Topology:input_type -> aunsorm.plugin.v1.TopologyRequest
+	1,  // 16: aunsorm.plugin.v1.Plugin.Describe:output_type -> aunsorm.plugin.v1.DescribeResponse
+	5,  // 17: aunsorm.plugin.v1.Plugin.Configure:output_type -> aunsorm.plugin.v1.ConfigureResponse
+	7,  // 18: aunsorm.plugin.v1.Plugin.Health:output_type -> aunsorm.plugin.v1.HealthResponse
+	9,  // 19: aunsorm.plugin.v1.Plugin.Drain:output_type -> aunsorm.plugin.v1.DrainResponse
+	11, // 20: aunsorm.plugin.v1.Plugin.Stop:output_type -> aunsorm.plugin.v1.StopResponse
+	13, // 21: aunsorm.plugin.v1.Host.Entropy:output_type -> aunsorm.plugin.v1.EntropyResponse
+	15, // 22: aunsorm.plugin.v1.Host.Attestation:output_type -> aunsorm.plugin.v1.ClockSnapshot
+	15, // 23: aunsorm.plugin.v1.Host.WatchAttestation:output_type -> aunsorm.plugin.v1.ClockSnapshot
+	17, // 24: aunsorm.plugin.v1.Host.Audit:output_type -> aunsorm.plugin.v1.AuditResponse
+	19, // 25: aunsorm.plugin.v1.Host.Peer:output_type -> aunsorm.plugin.v1.PeerResponse
+	22, // 26: aunsorm.plugin.v1.Host.Topology:output_type -> aunsorm.plugin.v1.TopologyResponse
+	16, // [16:27] is the sub-list for method output_type
+	5,  // [5:16] is the sub-list for method input_type
+	5,  // [5:5] is the sub-list for extension type_name
+	5,  // [5:5] is the sub-list for extension extendee
+	0,  // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_plugin_proto_init() }
@@ -1601,7 +1673,7 @@ func file_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugin_proto_rawDesc), len(file_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   24,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   2,
 		},
