@@ -286,6 +286,7 @@ func (p *parser) validatePlugins() {
 		p.validatePluginListen(pl, key)
 		p.validatePluginEnv(pl, key)
 		p.validatePluginSandbox(pl, key)
+		p.validatePluginRunAs(pl, key)
 	}
 }
 
