@@ -57,7 +57,9 @@ type Credential struct {
 // Policy says how a process is confined. Whatever it says, the process
 // starts with no capabilities (empty effective, permitted, inheritable and
 // ambient sets, and an empty bounding set when the launching process may
-// empty it), no_new_privs set, and the Denied system calls refused.
+// empty it), no_new_privs set, and a seccomp filter that refuses setting
+// the clock, mounting, tracing, loading kernels and modules, BPF, the
+// kernel keyring, reboot, swap and execveat (EPERM).
 type Policy struct {
 	// Landlock says whether Read, Write and ConnectTCP are enforced.
 	Landlock LandlockMode
@@ -83,14 +85,14 @@ type Policy struct {
 	Credential *Credential
 }
 
-// Denied are the system calls a confined process is refused (EPERM), where
+// denied are the system calls a confined process is refused (EPERM), where
 // the machine's architecture has them: setting or adjusting the clock,
 // mounting, tracing other processes, loading kernels and kernel modules,
 // BPF programs, the kernel keyring, reboot, swap, and running a program
 // from a file descriptor (execveat, which would run a memfd the process
 // wrote, around Landlock's W^X). System calls of another architecture's
 // ABI (i386 on amd64, x32) are refused as a whole.
-var Denied = []string{
+var denied = []string{
 	"clock_settime", "clock_settime64", "settimeofday", "stime", "adjtimex", "clock_adjtime", "clock_adjtime64",
 	"mount", "umount", "umount2", "mount_setattr", "move_mount", "open_tree", "open_tree_attr",
 	"fsopen", "fsconfig", "fsmount", "fspick", "pivot_root", "chroot",
@@ -108,7 +110,7 @@ type Confinement struct {
 	// Landlock does not apply (LandlockOff, or LandlockAuto on a kernel
 	// without it).
 	Landlock int `json:"landlock_abi"`
-	// Seccomp: the Denied system calls are refused.
+	// Seccomp: the seccomp filter applies.
 	Seccomp bool `json:"seccomp"`
 	// NoNewPrivs: neither set-user-ID bits nor file capabilities elevate
 	// the process or its children.
@@ -156,7 +158,7 @@ func (c *Confinement) Release() {
 func ABI() (int, error) { return abi() }
 
 // Start starts cmd confined by p: no capabilities and no way to gain any,
-// the Denied system calls refused, p.Credential's user and group when set,
+// the seccomp filter, p.Credential's user and group when set,
 // and, unless p.Landlock is LandlockOff, file system access (Landlock ABI
 // 1–5 rights) limited to p, on ABI 4 and later no TCP bind and no TCP
 // connect but to p.ConnectTCP, and on ABI 6 and later no signals to, and

@@ -28,10 +28,10 @@ var seccompFilter = sync.OnceValues(func() ([]unix.SockFilter, error) {
 	return out, nil
 })
 
-// deniedOn returns the Denied system calls that the architecture has.
+// deniedOn returns the denied system calls that the architecture has.
 func deniedOn(info *arch.Info) []string {
 	var names []string
-	for _, n := range Denied {
+	for _, n := range denied {
 		if _, ok := info.SyscallNames[n]; ok {
 			names = append(names, n)
 		}
@@ -40,7 +40,7 @@ func deniedOn(info *arch.Info) []string {
 }
 
 // filterProgram is the BPF program for this machine's architecture (the
-// library assembles for no other): the Denied calls answer EPERM,
+// library assembles for no other): the denied calls answer EPERM,
 // everything else is allowed. The library falls back to the default action
 // (allow) for a call made through another ABI of the same machine (int
 // 0x80 on amd64 reaches the i386 table, where the numbers differ), so the
