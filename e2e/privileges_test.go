@@ -6,9 +6,11 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/aunsorm/aunsorm/sdk/sandbox"
@@ -158,5 +160,44 @@ func TestPluginPrivileges(t *testing.T) {
 	}
 	if seen != len(wantIDs) {
 		t.Errorf("plugin list:\n%s", out)
+	}
+}
+
+// TestConfigValidateRunAsUnprivileged: a daemon that cannot switch users
+// (here config validate itself runs as nobody, without capabilities)
+// refuses a plugin block that names a user, at the attribute.
+func TestConfigValidateRunAsUnprivileged(t *testing.T) {
+	needRoot(t)
+	dir, err := os.MkdirTemp("", "aunsorm-e2e-runas-")
+	must(t, err)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	must(t, os.Chmod(dir, 0o755))
+	src := `data_dir = "./data"
+plugin "crypto" {
+  command = "` + bins.plugins["crypto"] + `"
+  user = "65534"
+}
+`
+	p := filepath.Join(dir, "aunsorm.hcl")
+	must(t, os.WriteFile(p, []byte(src), 0o644))
+	for _, tc := range []struct {
+		name string
+		cred *syscall.Credential
+		ok   bool
+		want string
+	}{
+		{"ok/root", nil, true, "configuration is valid"},
+		{"fail/nobody", &syscall.Credential{Uid: 65534, Gid: 65534}, false,
+			`aunsorm.hcl:4:10: Cannot run the plugin as another user: The daemon cannot switch plugin "crypto" to uid 65534 gid 65534: it lacks CAP_SETUID and CAP_SETGID.`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command(bins.daemon, "config", "validate", "-config", p)
+			cmd.Dir = dir
+			cmd.SysProcAttr = &syscall.SysProcAttr{Credential: tc.cred}
+			out, err := cmd.CombinedOutput()
+			if (err == nil) != tc.ok || !strings.Contains(string(out), tc.want) {
+				t.Fatalf("exit %v, want ok=%v and %q:\n%s", err, tc.ok, tc.want, out)
+			}
+		})
 	}
 }
