@@ -40,10 +40,6 @@ type procRunner struct {
 	socketDir string
 }
 
-// sandboxStart is sandbox.Start; tests replace it to play a kernel without
-// Landlock.
-var sandboxStart = sandbox.Start
-
 // confinement is a launch's sandbox: what was asked for and what it got.
 // Privileges are dropped whether or not Landlock was asked for.
 type confinement struct {
