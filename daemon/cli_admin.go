@@ -181,14 +181,21 @@ func runPlugin(ctx context.Context, args []string, getenv func(string) string, s
 // is not running: why, and when the next attempt is.
 func printPlugins(w io.Writer, plugins []supervisor.Info) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tKIND\tVERSION\tSTATUS\tPID\tRESTARTS\tUPTIME\tLISTENER\tSHA256\tSANDBOX")
+	fmt.Fprintln(tw, "NAME\tKIND\tVERSION\tSTATUS\tPID\tRESTARTS\tUPTIME\tLISTENER\tSHA256\tSECCOMP\tCAPABILITIES\tUID:GID\tSANDBOX")
 	for _, p := range plugins {
 		pid, uptime := "-", "-"
 		if p.Status == supervisor.StatusRunning {
 			pid, uptime = strconv.Itoa(p.PID), (time.Duration(p.UptimeSec) * time.Second).String()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%.12s\t%s\n", p.Name, cmp.Or(p.Kind, "-"), cmp.Or(p.Version, "-"),
-			p.Status, pid, p.Restarts, uptime, p.Listen, cmp.Or(p.SHA256, "-"), cmp.Or(p.Sandbox, "-"))
+		seccomp, caps, ids := "-", "-", "-"
+		if c := p.Confinement; c != nil {
+			seccomp, caps, ids = "off", c.Capabilities, fmt.Sprintf("%d:%d", c.UID, c.GID)
+			if c.Seccomp {
+				seccomp = "on"
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%.12s\t%s\t%s\t%s\t%s\n", p.Name, cmp.Or(p.Kind, "-"), cmp.Or(p.Version, "-"),
+			p.Status, pid, p.Restarts, uptime, p.Listen, cmp.Or(p.SHA256, "-"), seccomp, caps, ids, cmp.Or(p.Sandbox, "-"))
 	}
 	tw.Flush()
 	for _, p := range plugins {

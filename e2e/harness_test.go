@@ -39,6 +39,12 @@ func testMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
+	// Plugins that run as another user (TestPluginPrivileges) must reach
+	// their binaries.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	bins.dir = dir
 	bins.daemon = filepath.Join(dir, "aunsormd")
 	bins.plugins = map[string]string{}

@@ -45,6 +45,9 @@ plugin "crypto" {
 		// policy names but the machine lacks is found now, not at start.
 		{"fail/sandbox-path-missing", base(`  sandbox_read = ["/nonexistent/hsm.so"]`), false, []string{`aunsorm\.hcl:\d+:\d+: .*sandbox: /nonexistent/hsm\.so: no such file`}},
 		{"ok/sandbox-off", base(`  sandbox = "off"`), true, []string{`configuration is valid`}},
+		// The plugin is started as the user it would serve as.
+		{"ok/run-as-nobody", base(`  user = "65534"`), true, []string{`configuration is valid`}},
+		{"fail/run-as-unknown-user", base(`  user = "no-such-user-aunsorm"`), false, []string{`aunsorm\.hcl:8:\d+: Unknown user: user "no-such-user-aunsorm"`}},
 		// The plugin decodes its own block and reports positions in our file.
 		{"fail/plugin-config-type", base("  config {\n    max_body_bytes = \"big\"\n  }"), false, []string{`aunsorm\.hcl:9:\d+: .*Inappropriate value for attribute "max_body_bytes": a number is required`}},
 		{"fail/duplicate-plugin-block", base("") + "plugin \"crypto\" {\n  command = \"" + crypto + "\"\n}\n", false, []string{`aunsorm\.hcl:10:\d+: Duplicate plugin block: A plugin block named "crypto" is already defined at`}},
@@ -60,6 +63,9 @@ plugin "crypto" {
 					t.Fatalf("CI: no Landlock on this kernel, so no confinement to check paths: %v", err)
 				}
 				t.Skipf("no Landlock on this kernel, so no confinement to check paths: %v", err)
+			}
+			if strings.HasPrefix(tc.name, "ok/run-as") {
+				needRoot(t)
 			}
 			dir := t.TempDir()
 			p := filepath.Join(dir, "aunsorm.hcl")

@@ -3,6 +3,7 @@ module github.com/aunsorm/aunsorm/sdk
 go 1.27.3
 
 require (
+	github.com/elastic/go-seccomp-bpf v1.6.0
 	github.com/hashicorp/go-hclog v1.6.3
 	github.com/hashicorp/go-plugin v1.8.0
 	github.com/hashicorp/hcl/v2 v2.25.0

@@ -58,6 +58,11 @@ type LaunchConfig struct {
 	// SandboxRequired refuses the launch when the kernel cannot confine
 	// the process; otherwise it runs unconfined, with a warning.
 	SandboxRequired bool
+	// Credential, optional, is the user and group the plugin runs as (the
+	// daemon must be root to switch). Whether or not it is set, and
+	// whether or not Sandbox is, the plugin starts with no capabilities,
+	// no_new_privs and the seccomp filter (see sdk/sandbox).
+	Credential *sandbox.Credential
 }
 
 // Client is a running plugin process seen from the host.
@@ -124,7 +129,7 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 	cmd.SysProcAttr = sysProcAttr()
 
 	log := cfg.Logger.With().Str("plugin", cfg.Name).Logger()
-	confine := &confinement{required: cfg.SandboxRequired, log: log}
+	confine := &confinement{required: cfg.SandboxRequired, credential: cfg.Credential, log: log}
 	if cfg.Sandbox != nil {
 		sp := *cfg.Sandbox
 		abs, err := filepath.Abs(path)
@@ -134,6 +139,12 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 		sp.Read = append(slices.Clip(sp.Read), abs) // the binary itself
 		confine.policy = &sp
 	}
+	var sockets *goplugin.UnixSocketConfig
+	if cfg.Credential != nil {
+		// The plugin creates its sockets in go-plugin's directory and
+		// connects to the host's there: both are its group's.
+		sockets = &goplugin.UnixSocketConfig{Group: strconv.FormatUint(uint64(cfg.Credential.GID), 10)}
+	}
 	stderr := newLogWriter(log, "stderr")
 	stdout := newLogWriter(log, "stdout")
 	gp := goplugin.NewClient(&goplugin.ClientConfig{
@@ -142,6 +153,7 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 		RunnerFunc:       runnerFunc(cmd, pin, cfg.Digests, stdout, confine),
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
 		AutoMTLS:         true,
+		UnixSocketConfig: sockets,
 		SkipHostEnv:      true,
 		StartTimeout:     cfg.StartTimeout,
 		Logger:           hclogBridge(log),
@@ -272,6 +284,10 @@ func (c *Client) Digest() string { return c.digest }
 // Sandbox describes the process's confinement: "landlock ABI n", "off"
 // (none was asked for) or "unavailable" (asked for, the kernel lacks it).
 func (c *Client) Sandbox() string { return c.confine.state }
+
+// Confinement is what applies to the process (capabilities, seccomp,
+// Landlock, user), or nil before it started.
+func (c *Client) Confinement() *sandbox.Confinement { return c.confine.applied }
 
 // PID returns the plugin's process id, or 0.
 func (c *Client) PID() int {

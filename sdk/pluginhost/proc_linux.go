@@ -3,7 +3,13 @@ package pluginhost
 import (
 	"os"
 	"syscall"
+
+	"github.com/aunsorm/aunsorm/sdk/sandbox"
 )
+
+// sandboxStart is sandbox.Start; tests replace it to play a kernel without
+// Landlock.
+var sandboxStart = sandbox.Start
 
 // identify names the file at path by device, inode, size, modification
 // and change times; false when it cannot be read.

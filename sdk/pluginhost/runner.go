@@ -40,44 +40,47 @@ type procRunner struct {
 	socketDir string
 }
 
-// sandboxStart is sandbox.Start; tests replace it to play a kernel without
-// Landlock.
-var sandboxStart = sandbox.Start
-
 // confinement is a launch's sandbox: what was asked for and what it got.
+// Privileges are dropped whether or not Landlock was asked for.
 type confinement struct {
-	policy   *sandbox.Policy
-	required bool
-	log      zerolog.Logger
-	state    string // set when the process starts
-	release  func() // after the process has exited (sandbox.Start)
+	policy     *sandbox.Policy // Landlock's paths; nil: sandbox = "off"
+	required   bool
+	credential *sandbox.Credential
+	log        zerolog.Logger
+	state      string               // set when the process starts
+	applied    *sandbox.Confinement // likewise; Release after the process has exited
 }
 
 // start starts cmd confined as asked; socketDir (go-plugin's, for the
 // plugin's own sockets) is writable.
 func (c *confinement) start(cmd *exec.Cmd, socketDir string) error {
-	if c.policy == nil {
-		c.state = "off"
-		return cmd.Start()
+	p := sandbox.Policy{Landlock: sandbox.LandlockOff}
+	if c.policy != nil {
+		p = *c.policy
+		p.Landlock = sandbox.LandlockAuto
+		if c.required {
+			p.Landlock = sandbox.LandlockRequired
+		}
+		if socketDir != "" {
+			p.Write = append(slices.Clip(p.Write), socketDir)
+		}
 	}
-	p := *c.policy
-	if socketDir != "" {
-		p.Write = append(slices.Clip(p.Write), socketDir)
-	}
-	release, err := sandboxStart(cmd, p)
-	switch {
-	case err == nil:
-		c.release = release
-		v, _ := sandbox.ABI()
-		c.state = "landlock ABI " + strconv.Itoa(v)
-		return nil
-	case errors.Is(err, sandbox.ErrUnsupported) && !c.required:
-		c.state = "unavailable"
-		c.log.Warn().Err(err).Msg("the plugin runs unconfined: this kernel cannot confine it (sandbox = \"required\" refuses to start it instead)")
-		return cmd.Start()
-	default:
+	p.Credential = c.credential
+	applied, err := sandboxStart(cmd, p)
+	if err != nil {
 		return err // Launch names the plugin and wraps ErrLaunch
 	}
+	c.applied = applied
+	switch {
+	case c.policy == nil:
+		c.state = "off"
+	case applied.Landlock > 0:
+		c.state = "landlock ABI " + strconv.Itoa(applied.Landlock)
+	default:
+		c.state = "unavailable"
+		c.log.Warn().Msg("the plugin runs without Landlock: this kernel cannot confine its files (sandbox = \"required\" refuses to start it instead)")
+	}
+	return nil
 }
 
 func newProcRunner(cmd *exec.Cmd, noise io.Writer) (*procRunner, error) {
@@ -113,8 +116,8 @@ func (r *procRunner) Start(context.Context) error {
 // Wait implements runner.Runner.
 func (r *procRunner) Wait(context.Context) error {
 	err := r.cmd.Wait()
-	if r.confine != nil && r.confine.release != nil {
-		r.confine.release()
+	if r.confine != nil {
+		r.confine.applied.Release()
 	}
 	return err
 }

@@ -42,12 +42,20 @@ func TestSandboxPolicy(t *testing.T) {
 	}
 }
 
-// On a kernel without Landlock, auto starts the plugin unconfined and
-// says so; required refuses to start it.
+// On a kernel without Landlock, auto starts the plugin without it and
+// says so; required refuses to start it; off does not ask for it. The
+// privileges are dropped in every case.
 func TestConfinementWithoutLandlock(t *testing.T) {
 	orig := sandboxStart
 	t.Cleanup(func() { sandboxStart = orig })
-	sandboxStart = func(*exec.Cmd, sandbox.Policy) (func(), error) { return nil, sandbox.ErrUnsupported }
+	var modes []sandbox.LandlockMode
+	sandboxStart = func(cmd *exec.Cmd, p sandbox.Policy) (*sandbox.Confinement, error) {
+		modes = append(modes, p.Landlock)
+		if p.Landlock == sandbox.LandlockRequired {
+			return nil, sandbox.ErrUnsupported
+		}
+		return &sandbox.Confinement{Seccomp: true, NoNewPrivs: true, Capabilities: "none"}, cmd.Start()
+	}
 	pol := SandboxPolicy("", nil, nil, nil)
 
 	c := &confinement{policy: &pol, log: zerolog.Nop()}
@@ -58,8 +66,8 @@ func TestConfinementWithoutLandlock(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Fatal(err)
 	}
-	if c.state != "unavailable" {
-		t.Fatalf("auto: state %q", c.state)
+	if c.state != "unavailable" || !c.applied.Seccomp {
+		t.Fatalf("auto: state %q, %+v", c.state, c.applied)
 	}
 
 	c = &confinement{policy: &pol, required: true, log: zerolog.Nop()}
@@ -70,22 +78,27 @@ func TestConfinementWithoutLandlock(t *testing.T) {
 
 	c = &confinement{log: zerolog.Nop()}
 	cmd = exec.Command("/bin/true")
-	if err := c.start(cmd, ""); err != nil || c.state != "off" {
-		t.Fatalf("off: %v %q", err, c.state)
+	if err := c.start(cmd, ""); err != nil || c.state != "off" || !c.applied.Seccomp {
+		t.Fatalf("off: %v %q %+v", err, c.state, c.applied)
 	}
 	_ = cmd.Wait()
+	want := []sandbox.LandlockMode{sandbox.LandlockAuto, sandbox.LandlockRequired, sandbox.LandlockOff}
+	if !slices.Equal(modes, want) {
+		t.Fatalf("Landlock modes asked for: %v, want %v", modes, want)
+	}
 }
 
 func TestConfinementAddsSocketDir(t *testing.T) {
 	orig := sandboxStart
 	t.Cleanup(func() { sandboxStart = orig })
 	var got sandbox.Policy
-	sandboxStart = func(cmd *exec.Cmd, p sandbox.Policy) (func(), error) {
+	sandboxStart = func(cmd *exec.Cmd, p sandbox.Policy) (*sandbox.Confinement, error) {
 		got = p
-		return func() {}, cmd.Start()
+		return &sandbox.Confinement{Landlock: 7}, cmd.Start()
 	}
 	pol := SandboxPolicy("/d", nil, nil, nil)
-	c := &confinement{policy: &pol, log: zerolog.Nop()}
+	cred := &sandbox.Credential{UID: 1000, GID: 1000}
+	c := &confinement{policy: &pol, credential: cred, log: zerolog.Nop()}
 	cmd := exec.Command("/bin/true")
 	if err := c.start(cmd, "/tmp/plugin-dir123"); err != nil {
 		t.Fatal(err)
@@ -94,7 +107,10 @@ func TestConfinementAddsSocketDir(t *testing.T) {
 	if got.Write[len(got.Write)-1] != "/tmp/plugin-dir123" || len(pol.Write) != 2 {
 		t.Fatalf("socket dir: policy %v (original %v)", got.Write, pol.Write)
 	}
-	if !strings.HasPrefix(c.state, "landlock ABI") {
+	if got.Credential != cred {
+		t.Fatalf("credential %v", got.Credential)
+	}
+	if c.state != "landlock ABI 7" {
 		t.Fatalf("state %q", c.state)
 	}
 }

@@ -59,38 +59,98 @@ func handled(abi int) uint64 {
 	return r
 }
 
-func start(cmd *exec.Cmd, p Policy) (func(), error) {
-	v, err := abi()
+func start(cmd *exec.Cmd, p Policy) (*Confinement, error) {
+	if cmd.SysProcAttr != nil && cmd.SysProcAttr.Credential != nil {
+		return nil, errors.New("sandbox: set Policy.Credential, not SysProcAttr.Credential")
+	}
+	v := 0
+	if p.Landlock != LandlockOff {
+		var err error
+		if v, err = abi(); err != nil && p.Landlock == LandlockRequired {
+			return nil, err
+		}
+	}
+	filter, err := seccompFilter()
 	if err != nil {
 		return nil, err
 	}
-	errc := make(chan error, 1)
+	type result struct {
+		c   *Confinement
+		err error
+	}
+	res := make(chan result, 1)
 	done := make(chan struct{})
 	go func() {
 		// The thread is never unlocked: it ends with this goroutine, and its
-		// confinement with it.
+		// confinement (credentials included) with it.
 		runtime.LockOSThread()
-		if err := confineThread(v, p); err != nil {
-			errc <- err
+		c, err := confineThread(v, p, filter)
+		if err == nil {
+			err = cmd.Start()
+		}
+		if err != nil {
+			res <- result{err: err}
 			return
 		}
-		if err := cmd.Start(); err != nil {
-			errc <- err
-			return
-		}
-		errc <- nil
+		res <- result{c: c}
 		<-done // the child's Pdeathsig is tied to this thread
 	}()
-	if err := <-errc; err != nil {
-		return nil, err
+	r := <-res
+	if r.err != nil {
+		return nil, r.err
 	}
 	var once sync.Once
-	return func() { once.Do(func() { close(done) }) }, nil
+	r.c.release = func() { once.Do(func() { close(done) }) }
+	return r.c, nil
 }
 
 // confineThread confines the calling thread (only it: these system calls
-// act on one thread) so that the next process it forks inherits p.
-func confineThread(abi int, p Policy) error {
+// act on one thread) so that the next process it forks inherits it: a
+// Landlock ruleset (abi > 0) for p, p's credential, no capabilities,
+// no_new_privs and the seccomp filter. The order matters: the rules are
+// opened with the launcher's access, the bounding set can only be emptied
+// while CAP_SETPCAP is held, and the user and group only switched while
+// CAP_SETUID and CAP_SETGID are.
+func confineThread(abi int, p Policy, filter []unix.SockFilter) (*Confinement, error) {
+	ruleset := -1
+	if abi > 0 {
+		var err error
+		if ruleset, err = landlockRuleset(abi, p); err != nil {
+			return nil, err
+		}
+		defer unix.Close(ruleset)
+	}
+	c := &Confinement{Landlock: abi}
+	bounding, err := dropPrivileges(p.Credential)
+	if err != nil {
+		return nil, err
+	}
+	c.Capabilities = "none"
+	if !bounding {
+		c.Capabilities = "none, bounding set kept"
+	}
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return nil, fmt.Errorf("sandbox: no_new_privs: %w", err)
+	}
+	c.NoNewPrivs = true
+	if ruleset >= 0 {
+		if _, _, errno := unix.Syscall(unix.SYS_LANDLOCK_RESTRICT_SELF, uintptr(ruleset), 0, 0); errno != 0 {
+			return nil, fmt.Errorf("sandbox: restrict: %w", errno)
+		}
+	}
+	if err := loadSeccomp(filter); err != nil {
+		return nil, err
+	}
+	c.Seccomp = true
+	// What the kernel says this thread is now, not what was asked for.
+	c.UID, c.GID = threadIDs()
+	return c, nil
+}
+
+// landlockRuleset returns a Landlock ruleset for p that handles every file
+// system right the kernel at abi knows, so that all of them are refused
+// unless a rule grants them.
+func landlockRuleset(abi int, p Policy) (int, error) {
 	all := handled(abi)
 	attr := unix.LandlockRulesetAttr{Handled_access_fs: all}
 	if abi >= 4 {
@@ -106,17 +166,25 @@ func confineThread(abi int, p Policy) error {
 	}
 	fd, _, errno := unix.Syscall(unix.SYS_LANDLOCK_CREATE_RULESET, uintptr(unsafe.Pointer(&attr)), size, 0)
 	if errno != 0 {
-		return fmt.Errorf("sandbox: create ruleset: %w", errno)
+		return -1, fmt.Errorf("sandbox: create ruleset: %w", errno)
 	}
 	ruleset := int(fd)
-	defer unix.Close(ruleset)
+	if err := addRules(ruleset, abi, all, p); err != nil {
+		unix.Close(ruleset)
+		return -1, err
+	}
+	return ruleset, nil
+}
+
+func addRules(ruleset, abi int, all uint64, p Policy) error {
 	for _, path := range p.Read {
 		if err := addRule(ruleset, path, readRights, p.Optional[path]); err != nil {
 			return err
 		}
 	}
 	for _, path := range p.Write {
-		if err := addRule(ruleset, path, all, p.Optional[path]); err != nil {
+		// W^X: what the process may write, it may not execute.
+		if err := addRule(ruleset, path, all&^unix.LANDLOCK_ACCESS_FS_EXECUTE, p.Optional[path]); err != nil {
 			return err
 		}
 	}
@@ -128,12 +196,6 @@ func confineThread(abi int, p Policy) error {
 				return fmt.Errorf("sandbox: rule for TCP port %d: %w", port, errno)
 			}
 		}
-	}
-	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-		return fmt.Errorf("sandbox: no_new_privs: %w", err)
-	}
-	if _, _, errno := unix.Syscall(unix.SYS_LANDLOCK_RESTRICT_SELF, uintptr(ruleset), 0, 0); errno != 0 {
-		return fmt.Errorf("sandbox: restrict: %w", errno)
 	}
 	return nil
 }

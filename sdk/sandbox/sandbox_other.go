@@ -6,4 +6,4 @@ import "os/exec"
 
 func abi() (int, error) { return 0, ErrUnsupported }
 
-func start(*exec.Cmd, Policy) (func(), error) { return nil, ErrUnsupported }
+func start(*exec.Cmd, Policy) (*Confinement, error) { return nil, ErrUnsupported }

@@ -45,6 +45,19 @@ func needLandlock(t *testing.T, want int) int {
 	return v
 }
 
+// needRoot skips the test unless it runs as root, and fails it under CI
+// (which runs as root).
+func needRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		return
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("CI: the test needs root")
+	}
+	t.Skip("the test needs root")
+}
+
 // sh runs a shell command confined by p and returns its output and error.
 func sh(t *testing.T, p Policy, script string) (string, error) {
 	t.Helper()
@@ -83,6 +96,27 @@ func TestConfinesFiles(t *testing.T) {
 		if out, err := sh(t, p, script); err == nil {
 			t.Fatalf("%q succeeded: %q", script, out)
 		}
+	}
+	// W^X: a program in the writable directory cannot be run, the same
+	// program in a readable one can.
+	prog, err := os.ReadFile("/bin/true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{ro, rw} {
+		if err := os.WriteFile(filepath.Join(d, "prog"), prog, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out, err := sh(t, p, ro+"/prog"); err != nil {
+		t.Fatalf("running a program from a readable directory: %q, %v", out, err)
+	}
+	if out, err := sh(t, p, rw+"/prog"); err == nil || !strings.Contains(out, "denied") {
+		t.Fatalf("running a program from the writable directory: %q, %v", out, err)
+	}
+	// Nor one the confined process wrote itself.
+	if out, err := sh(t, p, "cat "+ro+"/prog > "+rw+"/own && chmod +x "+rw+"/own && "+rw+"/own"); err == nil || !strings.Contains(out, "denied") {
+		t.Fatalf("running a program the process wrote: %q, %v", out, err)
 	}
 	// This process is not confined by having started them.
 	if b, err := os.ReadFile(filepath.Join(other, "f")); err != nil || string(b) != "secret-other" {
@@ -148,14 +182,14 @@ func TestMissingPath(t *testing.T) {
 	}
 	p.Optional[missing] = true
 	cmd = exec.Command("/bin/true")
-	release, err := Start(cmd, p)
+	c, err := Start(cmd, p)
 	if err != nil {
 		t.Fatalf("an optional missing path: %v", err)
 	}
 	if err := cmd.Wait(); err != nil {
 		t.Fatal(err)
 	}
-	release()
+	c.Release()
 }
 
 // The kernel sends a child's parent-death signal when the thread that
@@ -166,12 +200,12 @@ func TestParentDeathSignalWaitsForRelease(t *testing.T) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	var out bytes.Buffer
 	cmd.Stdout = &out
-	release, err := Start(cmd, system())
+	c, err := Start(cmd, system())
 	if err != nil {
 		t.Fatal(err)
 	}
 	err = cmd.Wait()
-	release()
+	c.Release()
 	if err != nil || out.String() != "alive\n" {
 		t.Fatalf("the confined child did not live to finish: %q, %v", out.String(), err)
 	}
@@ -229,12 +263,12 @@ func runConfined(t *testing.T, cmd *exec.Cmd, p Policy) (string, error) {
 	t.Helper()
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	release, err := Start(cmd, p)
+	c, err := Start(cmd, p)
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}
 	err = cmd.Wait()
-	release()
+	c.Release()
 	return out.String(), err
 }
 

@@ -220,6 +220,12 @@ type Plugin struct {
 	Supervision Supervision
 	// Sandbox confines the plugin process to the files it needs.
 	Sandbox Sandbox
+	// User and Group are the block's `user` and `group` as written (a name
+	// or a numeric id), empty when unset.
+	User, Group string
+	// RunAs is User and Group resolved, nil when neither is set: the
+	// plugin then runs as the daemon's user and group.
+	RunAs *RunAs
 	// DeclRange is the range of the block header `plugin "<name>"`.
 	DeclRange hcl.Range
 }
@@ -249,6 +255,12 @@ type Sandbox struct {
 	Read    []string // absolute paths the plugin may read
 	Write   []string // absolute paths the plugin may read and write
 	Connect []uint16 // TCP ports the plugin may connect to
+}
+
+// RunAs is the user and group a plugin process runs as. It has no
+// supplementary groups.
+type RunAs struct {
+	UID, GID uint32
 }
 
 // Supervision tunes how the daemon watches one plugin.

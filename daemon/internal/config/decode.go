@@ -102,6 +102,8 @@ var (
 			{Name: "sandbox_read"},
 			{Name: "sandbox_write"},
 			{Name: "sandbox_connect"},
+			{Name: "user"},
+			{Name: "group"},
 		},
 		Blocks: []hcl.BlockHeaderSchema{{Type: "config"}},
 	}
@@ -292,6 +294,8 @@ func (p *parser) decodePlugin(b *hcl.Block) {
 	p.strings(a, "sandbox_read", key+".sandbox_read", &pl.Sandbox.Read)
 	p.strings(a, "sandbox_write", key+".sandbox_write", &pl.Sandbox.Write)
 	p.ports(a, "sandbox_connect", key+".sandbox_connect", &pl.Sandbox.Connect)
+	p.str(a, "user", key+".user", "string", &pl.User)
+	p.str(a, "group", key+".group", "string", &pl.Group)
 	sv := &pl.Supervision
 	p.duration(a, "health_interval", key+".health_interval", &sv.HealthInterval)
 	p.duration(a, "health_timeout", key+".health_timeout", &sv.HealthTimeout)

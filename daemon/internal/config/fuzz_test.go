@@ -30,6 +30,8 @@ func FuzzParse(f *testing.F) {
 		"clock { max_age = \"-1s\" }\n",
 		"data_dir = \"${\"\"}\"\n",
 		"gateway { listen = \"[::]:0\" }\n",
+		"plugin \"crypto\" {\n command = \"x\"\n user = \"nobody\"\n group = \"4294967295\"\n}\n",
+		"plugin \"crypto\" {\n command = \"x\"\n user = \"../\\u0000\"\n}\n",
 		"\xff\xfe{}",
 	} {
 		f.Add([]byte(s))

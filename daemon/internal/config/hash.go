@@ -41,6 +41,10 @@ func pluginHash(pl *Plugin) string {
 		}
 	}
 	writeField(h, fmt.Append(nil, pl.Sandbox.Connect))
+	if pl.User != "" || pl.Group != "" { // hashes of blocks without them stay as they were
+		writeField(h, []byte(pl.User))
+		writeField(h, []byte(pl.Group))
+	}
 	return hex.EncodeToString(h.Sum(nil))
 }
 

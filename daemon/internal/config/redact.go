@@ -78,6 +78,12 @@ func (pl *Plugin) redacted() map[string]any {
 		"sandbox": map[string]any{"mode": pl.Sandbox.Mode, "read": nonNil(pl.Sandbox.Read), "write": nonNil(pl.Sandbox.Write),
 			"connect": nonNil(pl.Sandbox.Connect)},
 	}
+	if pl.User != "" {
+		m["user"] = pl.User
+	}
+	if pl.Group != "" {
+		m["group"] = pl.Group
+	}
 	if len(pl.ConfigBody) > 0 {
 		m["config"] = redactedValue
 	}

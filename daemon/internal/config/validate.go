@@ -288,6 +288,7 @@ func (p *parser) validatePlugins() {
 		p.validatePluginListen(pl, key)
 		p.validatePluginEnv(pl, key)
 		p.validatePluginSandbox(pl, key)
+		p.validatePluginRunAs(pl, key)
 	}
 }
 

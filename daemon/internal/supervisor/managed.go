@@ -20,6 +20,7 @@ import (
 	"github.com/aunsorm/aunsorm/daemon/internal/upstream"
 	"github.com/aunsorm/aunsorm/sdk/plugin"
 	"github.com/aunsorm/aunsorm/sdk/pluginhost"
+	"github.com/aunsorm/aunsorm/sdk/sandbox"
 )
 
 // Plugin states reported in /health and the admin API.
@@ -201,10 +202,13 @@ type Info struct {
 	SHA256         string    `json:"sha256"`
 	// Sandbox is the process's confinement: "landlock ABI n", "off" or
 	// "unavailable" (see pluginhost.Client.Sandbox).
-	Sandbox   string   `json:"sandbox,omitempty"`
-	Listen    string   `json:"listener"`
-	Routes    []string `json:"routes"`
-	LastError string   `json:"last_error,omitempty"`
+	Sandbox string `json:"sandbox,omitempty"`
+	// Confinement is all that applies to the process: Landlock ABI,
+	// seccomp, no_new_privs, capabilities, uid and gid.
+	Confinement *sandbox.Confinement `json:"confinement,omitempty"`
+	Listen      string               `json:"listener"`
+	Routes      []string             `json:"routes"`
+	LastError   string               `json:"last_error,omitempty"`
 }
 
 // Info returns the plugin's current state.
@@ -220,6 +224,7 @@ func (m *Managed) Info() Info {
 	if inst := m.current(); inst != nil {
 		info.Kind, info.Version, info.Routes = inst.desc.Kind, inst.desc.Version, inst.desc.Routes
 		info.SHA256, info.Started, info.Sandbox = inst.client.Digest(), inst.startedAt, inst.client.Sandbox()
+		info.Confinement = inst.client.Confinement()
 		if info.Status == StatusRunning {
 			info.PID = inst.client.PID()
 			info.UptimeSec = time.Since(inst.started).Seconds()
@@ -229,10 +234,19 @@ func (m *Managed) Info() Info {
 }
 
 // SandboxLaunch sets lc's confinement from the block's sandbox settings
-// (an unset mode is auto); dataDir, when not empty, is the plugin's
-// writable data directory. A confined plugin cannot use the shared /tmp,
-// so unless its block sets TMPDIR it gets <dataDir>/tmp.
+// (an unset mode is auto) and its user and group; dataDir, when not empty,
+// is the plugin's writable data directory, which it then owns. A confined
+// plugin cannot use the shared /tmp, so unless its block sets TMPDIR it
+// gets <dataDir>/tmp.
 func SandboxLaunch(lc *pluginhost.LaunchConfig, spec config.Plugin, dataDir string) error {
+	if ra := spec.RunAs; ra != nil {
+		lc.Credential = &sandbox.Credential{UID: ra.UID, GID: ra.GID}
+		if dataDir != "" {
+			if err := giveDataDir(dataDir, ra); err != nil {
+				return fmt.Errorf("plugin %q: data dir: %w", spec.Name, err)
+			}
+		}
+	}
 	if spec.Sandbox.Mode == config.SandboxOff {
 		return nil
 	}
@@ -244,7 +258,37 @@ func SandboxLaunch(lc *pluginhost.LaunchConfig, spec config.Plugin, dataDir stri
 		if err := os.MkdirAll(tmp, 0o700); err != nil {
 			return fmt.Errorf("plugin %q: temporary directory: %w", spec.Name, err)
 		}
+		if ra := spec.RunAs; ra != nil {
+			if err := os.Lchown(tmp, int(ra.UID), int(ra.GID)); err != nil {
+				return fmt.Errorf("plugin %q: temporary directory: %w", spec.Name, err)
+			}
+		}
 		lc.Env = append(slices.Clip(lc.Env), "TMPDIR="+tmp)
+	}
+	return nil
+}
+
+// giveDataDir makes dir (<data_dir>/plugins/<name>) the plugin user's, and
+// lets that user pass through its two parents (search permission for
+// others, no listing) when it is not the daemon's. Files already in dir
+// keep their owner.
+func giveDataDir(dir string, ra *config.RunAs) error {
+	if err := os.Lchown(dir, int(ra.UID), int(ra.GID)); err != nil {
+		return err
+	}
+	if int(ra.UID) == os.Geteuid() {
+		return nil
+	}
+	for _, parent := range []string{filepath.Dir(dir), filepath.Dir(filepath.Dir(dir))} {
+		st, err := os.Stat(parent)
+		if err != nil {
+			return err
+		}
+		if st.Mode().Perm()&0o001 == 0 {
+			if err := os.Chmod(parent, st.Mode().Perm()|0o001); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

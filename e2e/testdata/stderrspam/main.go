@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"time"
@@ -147,6 +148,47 @@ func (spam) Configure(_ context.Context, env *plugin.Env) (http.Handler, error) 
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(out)
 	})
+	// settime, rawsocket and execwritten try what a plugin must not be
+	// allowed to do, and report the error: set the host clock (to the time
+	// it already has, should it succeed), open a raw socket, and run a
+	// program it has just written where it may write.
+	mux.HandleFunc(p+"/settime", func(w http.ResponseWriter, r *http.Request) {
+		var ts unix.Timespec
+		err := unix.ClockGettime(unix.CLOCK_REALTIME, &ts)
+		if err == nil {
+			err = unix.ClockSettime(unix.CLOCK_REALTIME, &ts)
+		}
+		report(w, map[string]any{}, err)
+	})
+	mux.HandleFunc(p+"/rawsocket", func(w http.ResponseWriter, r *http.Request) {
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_ICMP)
+		if err == nil {
+			unix.Close(fd)
+		}
+		report(w, map[string]any{}, err)
+	})
+	mux.HandleFunc(p+"/execwritten", func(w http.ResponseWriter, r *http.Request) {
+		out := map[string]any{}
+		f, err := os.CreateTemp("", "written-*.sh")
+		if err != nil {
+			report(w, out, err)
+			return
+		}
+		defer os.Remove(f.Name())
+		_, err = f.WriteString("#!/bin/sh\necho ran\n")
+		if err == nil {
+			err = f.Chmod(0o700)
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			var b []byte
+			b, err = exec.Command(f.Name()).Output()
+			out["output"] = string(b)
+		}
+		report(w, out, err)
+	})
 	mux.HandleFunc(p+"/write", func(w http.ResponseWriter, r *http.Request) {
 		out := map[string]any{}
 		if err := os.WriteFile(r.URL.Query().Get("path"), []byte("written by "+p), 0o600); err != nil {
@@ -186,6 +228,15 @@ func (spam) Configure(_ context.Context, env *plugin.Env) (http.Handler, error) 
 		_, _ = w.Write([]byte(`{"ok":true}`))
 	})
 	return mux, nil
+}
+
+// report answers out as JSON, with err's text under "error" when not nil.
+func report(w http.ResponseWriter, out map[string]any, err error) {
+	if err != nil {
+		out["error"] = err.Error()
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(out)
 }
 
 func main() { plugin.Serve(spam{}) }
