@@ -38,6 +38,7 @@ type chainOpts struct {
 	snapAge   time.Duration // how old the authority's clock is (stale when > maxAge)
 	rngSick   bool
 	rateLimit config.RateLimit
+	rand      io.Reader // the gateway's DRBG; default crypto/rand
 }
 
 // newChain builds a real gateway over a supervisor with no plugins.
@@ -60,11 +61,14 @@ func newChain(t *testing.T, o chainOpts) (*Gateway, *attest.Authority) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sup.Shutdown(context.Background()) })
+	if o.rand == nil {
+		o.rand = rand.Reader
+	}
 	g := New(Options{
 		Config: config.Gateway{MaxBodyBytes: 1024, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second,
 			IdleTimeout: 5 * time.Second, UpstreamTimeout: time.Second, RateLimit: o.rateLimit},
 		Supervisor: sup, Authority: auth,
-		RNG: fakeRNG{rng.Stats{Healthy: !o.rngSick, Reseeds: 4}}, Rand: rand.Reader, Log: zerolog.Nop(),
+		RNG: fakeRNG{rng.Stats{Healthy: !o.rngSick, Reseeds: 4}}, Rand: o.rand, Log: zerolog.Nop(),
 	})
 	return g, auth
 }
