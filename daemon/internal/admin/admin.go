@@ -79,6 +79,9 @@ type Server struct {
 func New(ctl Controller, log zerolog.Logger) *Server {
 	s := &Server{ctl: ctl, log: log.With().Str("component", "admin").Logger()}
 	r := mux.NewRouter()
+	// A non-canonical path is no route (404), never a redirect built from
+	// the request.
+	r.SkipClean(true)
 	routes := []struct {
 		method, path string
 		h            http.HandlerFunc
@@ -90,14 +93,26 @@ func New(ctl Controller, log zerolog.Logger) *Server {
 		{http.MethodGet, "/v1/runtime", s.runtimeInfo},
 		{http.MethodGet, "/v1/audit", s.audit},
 	}
+	// A path's methods, in table order, for the 405 that names them.
+	var paths []string
+	allowed := map[string][]string{}
 	for _, rt := range routes {
 		r.Path(rt.path).Methods(rt.method).HandlerFunc(rt.h)
+		if _, ok := allowed[rt.path]; !ok {
+			paths = append(paths, rt.path)
+		}
+		allowed[rt.path] = append(allowed[rt.path], rt.method)
+	}
+	// Registered after every method route, so they match only when no
+	// method of the path does.
+	for _, p := range paths {
+		methods := allowed[p]
+		r.Path(p).HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			apierror.WriteMethodNotAllowed(w, r, methods...)
+		})
 	}
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		apierror.Write(w, r, apierror.NotFound("no admin route for %s %s", r.Method, r.URL.Path))
-	})
-	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		apierror.Write(w, r, apierror.MethodNotAllowed(r.Method))
+		apierror.Write(w, r, apierror.NoEndpoint())
 	})
 	s.h = r
 	return s
