@@ -229,7 +229,8 @@ func (s *pluginServer) wrap(h http.Handler) http.Handler {
 	})
 }
 
-// healthReport is the plugin's own /health body.
+// healthReport is the plugin's own /health body, in snake_case like every
+// document the platform serves.
 type healthReport struct {
 	Status  string       `json:"status"`
 	Detail  string       `json:"detail,omitempty"`
@@ -242,9 +243,9 @@ type healthReport struct {
 
 type clockReport struct {
 	Status         string `json:"status"`
-	AgeMs          int64  `json:"ageMs"`
-	MaxMs          int64  `json:"maxMs"`
-	AttestedUnixMs int64  `json:"attestedUnixMs,omitempty"`
+	AgeMs          int64  `json:"age_ms"`
+	MaxMs          int64  `json:"max_ms"`
+	AttestedUnixMs int64  `json:"attested_unix_ms,omitempty"`
 	Error          string `json:"error,omitempty"`
 }
 
