@@ -204,14 +204,19 @@ func (s *pluginServer) wrap(h http.Handler) http.Handler {
 	calibrated := calibration.Middleware(s.tracker, calibration.Options{Exempt: []string{"/health"}})(mux)
 	version := s.desc.Name + "/" + s.desc.Version
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// The gateway sets the request id; a direct caller gets one here.
+		// The gateway sets the request id; a direct caller gets one here,
+		// or a 500 when none can be drawn (never an empty id).
 		id := r.Header.Get(apierror.RequestIDHeader)
 		if !apierror.ValidRequestID(id) {
-			id = ""
 			var b [16]byte
-			if _, err := io.ReadFull(s.reader, b[:]); err == nil {
-				id = hex.EncodeToString(b[:])
+			if _, err := io.ReadFull(s.reader, b[:]); err != nil {
+				s.log.Error().Err(err).Str("path", r.URL.Path).Msg("request refused: no request id could be drawn")
+				r.Header.Del(apierror.RequestIDHeader)
+				w.Header().Set(VersionHeader, version)
+				apierror.Write(w, r, apierror.Internal())
+				return
 			}
+			id = hex.EncodeToString(b[:])
 			r.Header.Set(apierror.RequestIDHeader, id)
 		}
 		w.Header().Set(apierror.RequestIDHeader, id)
