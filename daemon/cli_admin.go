@@ -5,12 +5,15 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -18,7 +21,7 @@ import (
 	"github.com/aunsorm/aunsorm/daemon/internal/admin"
 	"github.com/aunsorm/aunsorm/daemon/internal/config"
 	"github.com/aunsorm/aunsorm/daemon/internal/supervisor"
-	"github.com/aunsorm/aunsorm/sdk/plugin"
+	"github.com/aunsorm/aunsorm/sdk/pluginhost"
 )
 
 // adminFlags are shared by the commands that talk to a running daemon.
@@ -27,20 +30,48 @@ type adminFlags struct {
 	socket string
 }
 
+// defaultConfig is the file the admin commands read when neither -config
+// nor -socket is given, if it exists.
+const defaultConfig = "config.hcl"
+
 func (a *adminFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&a.config, "config", "config.hcl", "configuration file (to find the admin socket)")
-	fs.StringVar(&a.socket, "socket", "", "admin socket path (overrides -config)")
+	fs.StringVar(&a.config, "config", "", "the configuration file the daemon was started with (to find its admin socket; default "+defaultConfig+" when it exists)")
+	fs.StringVar(&a.socket, "socket", "", "admin socket path (instead of -config)")
+}
+
+// errNoConfig says what to pass when there is nothing to find the socket by.
+var errNoConfig = errors.New("no -config given and there is no " + defaultConfig + " here: pass the file the daemon was started with (-config config.hcl.example after `make run`) or the admin socket (-socket ./data/admin.sock)")
+
+// socketPath returns the admin socket: -socket, or the one the
+// configuration file names. The file is parsed only, so a plugin binary
+// missing on disk does not stop an operator from asking the daemon.
+func (a *adminFlags) socketPath(getenv func(string) string) (string, error) {
+	if a.socket != "" {
+		return a.socket, nil
+	}
+	path := a.config
+	if path == "" {
+		if _, err := os.Stat(defaultConfig); err != nil {
+			return "", errNoConfig
+		}
+		path = defaultConfig
+	}
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("cannot read the configuration (pass -config FILE or -socket PATH): %w", err)
+	}
+	cfg, diags := config.Parse(src, path, getenv)
+	if err := config.Err(diags); err != nil {
+		return "", err
+	}
+	return cfg.Admin.Socket, nil
 }
 
 // client returns an HTTP client speaking to the admin unix socket.
 func (a *adminFlags) client(getenv func(string) string) (*http.Client, error) {
-	path := a.socket
-	if path == "" {
-		cfg, diags := config.Load(a.config, getenv)
-		if err := config.Err(diags); err != nil {
-			return nil, err
-		}
-		path = cfg.Admin.Socket
+	path, err := a.socketPath(getenv)
+	if err != nil {
+		return nil, err
 	}
 	token, err := os.ReadFile(admin.TokenPath(path))
 	if err != nil {
@@ -125,6 +156,10 @@ func runPlugin(ctx context.Context, args []string, getenv func(string) string, s
 		return 1
 	}
 	if args[0] == "list" {
+		if fs.NArg() != 0 {
+			fmt.Fprintln(stderr, "usage: aunsormd plugin list [-config FILE | -socket PATH]")
+			return 2
+		}
 		var resp struct {
 			Plugins []supervisor.Info `json:"plugins"`
 		}
@@ -132,20 +167,52 @@ func runPlugin(ctx context.Context, args []string, getenv func(string) string, s
 			fmt.Fprintln(stderr, "aunsormd:", err)
 			return 1
 		}
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tKIND\tVERSION\tSTATUS\tPID\tRESTARTS\tUPTIME\tLISTENER\tSHA256\tSANDBOX")
-		for _, p := range resp.Plugins {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%.12s\t%s\n", p.Name, p.Kind, p.Version, p.Status, p.PID, p.Restarts,
-				(time.Duration(p.UptimeSec) * time.Second).String(), p.Listen, p.SHA256, p.Sandbox)
-		}
-		tw.Flush()
+		printPlugins(stdout, resp.Plugins)
 		return 0
 	}
 	if fs.NArg() != 1 {
 		fmt.Fprintln(stderr, "usage: aunsormd plugin reload [-config FILE | -socket PATH] NAME")
 		return 2
 	}
-	return printReload(ctx, c, "/v1/plugins/"+fs.Arg(0)+"/reload", stdout, stderr)
+	return printReload(ctx, c, "/v1/plugins/"+url.PathEscape(fs.Arg(0))+"/reload", stdout, stderr)
+}
+
+// printPlugins writes the plugin table, then one line for each plugin that
+// is not running: why, and when the next attempt is.
+func printPlugins(w io.Writer, plugins []supervisor.Info) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tKIND\tVERSION\tSTATUS\tPID\tRESTARTS\tUPTIME\tLISTENER\tSHA256\tSANDBOX")
+	for _, p := range plugins {
+		pid, uptime := "-", "-"
+		if p.Status == supervisor.StatusRunning {
+			pid, uptime = strconv.Itoa(p.PID), (time.Duration(p.UptimeSec) * time.Second).String()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%.12s\t%s\n", p.Name, cmp.Or(p.Kind, "-"), cmp.Or(p.Version, "-"),
+			p.Status, pid, p.Restarts, uptime, p.Listen, cmp.Or(p.SHA256, "-"), cmp.Or(p.Sandbox, "-"))
+	}
+	tw.Flush()
+	for _, p := range plugins {
+		if p.Status == supervisor.StatusRunning {
+			continue
+		}
+		line := p.Name + ": " + p.Status
+		if p.LastError != "" {
+			line += ": " + firstLine(p.LastError)
+		}
+		if !p.NextAttempt.IsZero() {
+			line += fmt.Sprintf("; next attempt at %s (in %s)", p.NextAttempt.UTC().Format(time.RFC3339),
+				(time.Duration(p.NextAttemptSec * float64(time.Second))).Round(100*time.Millisecond))
+		}
+		fmt.Fprintln(w, line)
+	}
+}
+
+// firstLine returns s up to its first line break, marked when cut.
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i] + " …"
+	}
+	return s
 }
 
 // runReload handles `aunsormd reload`.
@@ -167,14 +234,25 @@ func runReload(ctx context.Context, args []string, getenv func(string) string, s
 
 func printReload(ctx context.Context, c *http.Client, path string, stdout, stderr io.Writer) int {
 	var resp struct {
-		Changes []supervisor.PluginChange `json:"changes"`
-		Error   string                    `json:"error_description"`
+		Changes     []supervisor.PluginChange `json:"changes"`
+		Code        string                    `json:"error"`
+		Error       string                    `json:"error_description"`
+		Diagnostics []string                  `json:"diagnostics"`
 	}
 	status, err := adminCall(ctx, c, http.MethodPost, path, &resp)
 	if err != nil {
 		fmt.Fprintln(stderr, "aunsormd:", err)
 		return 1
 	}
+	if resp.Code == "reload_refused" {
+		// As `config validate` prints them: one diagnostic per line.
+		for _, d := range resp.Diagnostics {
+			fmt.Fprintln(stderr, d)
+		}
+		fmt.Fprintln(stderr, "aunsormd: reload refused: the configuration has errors; nothing was changed")
+		return 1
+	}
+	explained := false
 	for _, ch := range resp.Changes {
 		line := fmt.Sprintf("%s: %s", ch.Name, ch.Action)
 		switch {
@@ -183,17 +261,28 @@ func printReload(ctx context.Context, c *http.Client, path string, stdout, stder
 		case ch.OldVersion != "" || ch.NewVersion != "":
 			line += fmt.Sprintf(" (%s)", cmp.Or(ch.NewVersion, ch.OldVersion))
 		}
-		if ch.Error != "" {
-			line += ": " + ch.Error
-		}
 		fmt.Fprintln(stdout, line)
+		// A multi-line cause keeps its lines, indented under the plugin.
+		if ch.Error != "" {
+			explained = true
+			for _, l := range strings.Split(ch.Error, "\n") {
+				fmt.Fprintln(stdout, "  "+l)
+			}
+		}
 	}
 	if status != http.StatusOK {
-		fmt.Fprintln(stderr, "aunsormd: reload failed:", resp.Error)
+		switch {
+		case explained:
+			fmt.Fprintln(stderr, "aunsormd: reload failed; the plugins marked rolled_back keep serving with their previous process")
+		case resp.Error != "":
+			fmt.Fprintln(stderr, "aunsormd: reload failed:", resp.Error)
+		default:
+			fmt.Fprintf(stderr, "aunsormd: reload failed: the admin API answered %d\n", status)
+		}
 		return 1
 	}
 	return 0
 }
 
 // pluginDigest is the digest the sha256 pin compares against.
-func pluginDigest(path string) (string, error) { return plugin.FileDigest(path) }
+func pluginDigest(path string) (string, error) { return pluginhost.FileDigest(path) }

@@ -4,13 +4,17 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/rs/zerolog"
 
 	"github.com/aunsorm/aunsorm/daemon/internal/admin"
@@ -27,6 +31,10 @@ type control struct {
 	sup    *supervisor.Supervisor
 	audit  *audit.Log
 	log    zerolog.Logger
+	// now is the attested clock.
+	now func() time.Time
+	// validate checks one plugin's own config block (validatePlugin).
+	validate func(context.Context, config.Plugin) hcl.Diagnostics
 
 	mu  sync.Mutex
 	cfg *config.Config
@@ -48,14 +56,15 @@ func (c *control) EffectiveConfig() map[string]any {
 	return c.cfg.Redacted()
 }
 
-// AuditRecords implements admin.Controller.
-func (c *control) AuditRecords(ctx context.Context, after uint64, limit int) (admin.AuditPage, error) {
-	recs, err := c.audit.List(ctx, after, limit)
+// AuditRecords implements admin.Controller. The chain status comes from
+// VerifyPrefix: each page costs what was appended since the last one.
+func (c *control) AuditRecords(ctx context.Context, f audit.Filter) (admin.AuditPage, error) {
+	recs, next, err := c.audit.Query(ctx, f)
 	if err != nil {
 		return admin.AuditPage{}, err
 	}
-	page := admin.AuditPage{ChainOK: true, Records: make([]admin.AuditRecord, 0, len(recs))}
-	page.Verified, err = c.audit.Verify(ctx)
+	page := admin.AuditPage{ChainOK: true, NextAfter: next, Records: make([]admin.AuditRecord, 0, len(recs))}
+	page.Verified, err = c.audit.VerifyPrefix(ctx)
 	if err != nil {
 		page.ChainOK, page.Error = false, err.Error()
 	}
@@ -66,12 +75,40 @@ func (c *control) AuditRecords(ctx context.Context, after uint64, limit int) (ad
 	return page, nil
 }
 
-// load re-reads the configuration file; settings outside plugin blocks
-// only take effect at the next start, which is logged.
-func (c *control) load() (*config.Config, error) {
+// AuditVerify implements admin.Controller.
+func (c *control) AuditVerify(ctx context.Context) (admin.AuditVerification, error) {
+	n, err := c.audit.Verify(ctx)
+	v := admin.AuditVerification{Verified: n, ChainOK: err == nil}
+	var ce *audit.ChainError
+	switch {
+	case err == nil:
+	case errors.As(err, &ce):
+		v.FirstBad, v.Error = ce.Seq, ce.Error()
+	default:
+		return v, err
+	}
+	return v, nil
+}
+
+// Now implements admin.Controller.
+func (c *control) Now() time.Time { return c.now() }
+
+// load re-reads the configuration file and validates it as `config
+// validate` does, each plugin's own block included (only blocks named in
+// only, when given). A file with any error yields an *admin.RefusedError.
+// Settings outside plugin blocks only take effect at the next start, which
+// is logged.
+func (c *control) load(ctx context.Context, only ...string) (*config.Config, error) {
 	cfg, diags := config.Load(c.path, c.getenv)
-	if err := config.Err(diags); err != nil {
-		return nil, err
+	if !diags.HasErrors() {
+		for _, p := range cfg.Plugins {
+			if len(only) == 0 || slices.Contains(only, p.Name) {
+				diags = append(diags, c.validate(ctx, p)...)
+			}
+		}
+	}
+	if diags.HasErrors() {
+		return nil, &admin.RefusedError{Diagnostics: strings.Split(strings.TrimSuffix(config.FormatDiagnostics(diags), "\n"), "\n")}
 	}
 	c.mu.Lock()
 	old := c.cfg
@@ -82,11 +119,21 @@ func (c *control) load() (*config.Config, error) {
 	return cfg, nil
 }
 
-// Reload implements admin.Controller.
+// refused records and logs a reload that changed nothing.
+func (c *control) refused(ctx context.Context, subject string, err error) {
+	var re *admin.RefusedError
+	if errors.As(err, &re) {
+		c.record(ctx, "config.reload", subject, "rejected", map[string]any{"diagnostics": len(re.Diagnostics)})
+		c.log.Error().Strs("diagnostics", re.Diagnostics).Msg("reload refused: the configuration has errors; nothing was changed")
+	}
+}
+
+// Reload implements admin.Controller: every plugin's block is validated
+// before anything is applied, so a file with any error changes nothing.
 func (c *control) Reload(ctx context.Context) ([]supervisor.PluginChange, error) {
-	cfg, err := c.load()
+	cfg, err := c.load(ctx)
 	if err != nil {
-		c.record(ctx, "config.reload", "", "rejected", map[string]any{"error": err.Error()})
+		c.refused(ctx, "", err)
 		return nil, err
 	}
 	changes, err := c.sup.Reload(ctx, cfg.Plugins)
@@ -104,8 +151,9 @@ func (c *control) Reload(ctx context.Context) ([]supervisor.PluginChange, error)
 
 // ReloadPlugin implements admin.Controller.
 func (c *control) ReloadPlugin(ctx context.Context, name string) (supervisor.PluginChange, error) {
-	cfg, err := c.load()
+	cfg, err := c.load(ctx, name)
 	if err != nil {
+		c.refused(ctx, name, err)
 		return supervisor.PluginChange{Name: name}, err
 	}
 	spec := cfg.FindPlugin(name)
@@ -117,9 +165,10 @@ func (c *control) ReloadPlugin(ctx context.Context, name string) (supervisor.Plu
 	return ch, err
 }
 
+// record appends a daemon event; the audit log stamps it with attested time.
 func (c *control) record(ctx context.Context, action, subject, outcome string, details map[string]any) {
 	raw, _ := json.Marshal(details)
-	if _, err := c.audit.Append(ctx, audit.Event{Time: time.Now(), Source: audit.SourceDaemon, Action: action,
+	if _, err := c.audit.Append(ctx, audit.Event{Source: audit.SourceDaemon, Action: action,
 		Subject: subject, Outcome: outcome, Details: raw}); err != nil {
 		c.log.Error().Err(err).Msg("audit append failed")
 	}

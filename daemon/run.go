@@ -17,12 +17,22 @@ commands:
   serve -config FILE              run the daemon in the foreground
   config validate -config FILE    check a configuration (and each plugin's block)
   reload [-config FILE]           re-read the configuration and hot-swap changed plugins
+                                  (a file with any error changes nothing)
   plugin list [-config FILE]      plugins of the running daemon
   plugin reload [-config FILE] NAME
                                   hot-swap one plugin (e.g. after replacing its binary)
   plugin sha256 PATH              print a binary's digest, for the sha256 pin
   plugin verify -kind KIND PATH   run the SDK conformance suite against a plugin binary
+  audit list [-config FILE] [-source S] [-action A] [-since T] [-until T] [-n N] [-json]
+                                  audit records of the running daemon, oldest first
+  audit tail [-config FILE] [filters] [-n N] [-f]
+                                  the last N records; -f keeps printing new ones
+  audit verify [-config FILE]     check the whole hash chain; names the first bad record
   version                         print the version
+
+The commands that talk to a running daemon (reload, plugin list|reload,
+audit) find its admin socket through -config, the file it was started with
+(config.hcl when it exists), or take -socket PATH.
 `
 
 // run is the whole command line; it returns the process exit code.
@@ -56,6 +66,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runReload(ctx, args[1:], os.Getenv, stdout, stderr)
 	case "plugin":
 		return runPlugin(ctx, args[1:], os.Getenv, stdout, stderr)
+	case "audit":
+		return runAudit(ctx, args[1:], os.Getenv, stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintf(stdout, "aunsormd %s\n", version)
 		return 0

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -60,7 +61,7 @@ func newLogger(c config.Log, stderr io.Writer) (log zerolog.Logger, flush func()
 func serve(ctx context.Context, cfgPath string, getenv func(string) string, stdout, stderr io.Writer) int {
 	cfg, diags := config.Load(cfgPath, getenv)
 	if diags.HasErrors() {
-		fmt.Fprintln(stderr, config.FormatDiagnostics(diags))
+		fmt.Fprint(stderr, config.FormatDiagnostics(diags))
 		return 1
 	}
 	log, flush := newLogger(cfg.Log, stderr)
@@ -98,17 +99,20 @@ func runDaemon(ctx context.Context, cfg *config.Config, getenv func(string) stri
 	}
 	defer native.Close()
 
-	auditLog, err := audit.Open(ctx, filepath.Join(cfg.DataDir, "audit", "audit.db"))
-	if err != nil {
-		return fmt.Errorf("audit: %w", err)
-	}
-	defer auditLog.Close()
-
 	authority, err := newAuthority(ctx, cfg, native, log)
 	if err != nil {
 		return err
 	}
 	go authority.Run(ctx)
+	now := attestedNow(authority)
+
+	// Every record, the daemon's and the plugins', is stamped with
+	// attested time.
+	auditLog, err := audit.Open(ctx, filepath.Join(cfg.DataDir, "audit", "audit.db"), audit.WithClock(now))
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	defer auditLog.Close()
 
 	// Open the gateway socket before launching plugins so a port clash
 	// fails fast.
@@ -126,7 +130,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, getenv func(string) stri
 	sup := supervisor.New(supervisor.Options{
 		DataDir: cfg.DataDir, ClockKey: authority.PublicKey(), ClockMaxAge: cfg.Clock.MaxAge,
 		ReseedInterval: cfg.RNG.ReseedInterval, LogLevel: cfg.Log.Level, Services: services,
-		Audit: auditLog, Log: log,
+		Audit: auditLog, Log: log, Now: now,
 	})
 	services.Directory = sup
 	if err := sup.Start(ctx, cfg.Plugins); err != nil {
@@ -134,9 +138,10 @@ func runDaemon(ctx context.Context, cfg *config.Config, getenv func(string) stri
 	}
 	defer sup.Shutdown(context.Background())
 
-	ctl := &control{path: cfg.File, getenv: getenv, sup: sup, audit: auditLog, log: log, cfg: cfg}
+	ctl := &control{path: cfg.File, getenv: getenv, sup: sup, audit: auditLog, log: log, cfg: cfg,
+		now: now, validate: validatePlugin}
 	go ctl.watchHUP(ctx)
-	if err := startAdmin(ctx, cfg.Admin, ctl, native, log); err != nil {
+	if err := startAdmin(ctx, cfg.Admin, ctl, native, tlsConfig, log); err != nil {
 		return err
 	}
 
@@ -153,8 +158,10 @@ func runDaemon(ctx context.Context, cfg *config.Config, getenv func(string) stri
 	return err
 }
 
-// startAdmin opens the admin API on its unix socket and, with a token, on TCP.
-func startAdmin(ctx context.Context, c config.Admin, ctl *control, rand io.Reader, log zerolog.Logger) error {
+// startAdmin opens the admin API on its unix socket and, with a token, on
+// TCP: plain HTTP on a loopback address, TLS with the gateway's
+// certificate on any other (refused when the gateway serves no TLS).
+func startAdmin(ctx context.Context, c config.Admin, ctl *control, rand io.Reader, tlsConfig *tls.Config, log zerolog.Logger) error {
 	srv := admin.New(ctl, log)
 	ln, err := admin.ListenUnix(c.Socket)
 	if err != nil {
@@ -183,24 +190,35 @@ func startAdmin(ctx context.Context, c config.Admin, ctl *control, rand io.Reade
 	if c.Listen == "" {
 		return nil
 	}
-	token, err := os.ReadFile(c.TokenFile)
+	// The same rules as `config validate`: mode 0600 or stricter, length.
+	token, err := config.ReadAdminToken(c.TokenFile)
 	if err != nil {
-		return fmt.Errorf("admin: token file: %w", err)
+		return err
 	}
-	token = []byte(strings.TrimSpace(string(token)))
-	if len(token) < 16 {
-		return errors.New("admin: the token in token_file must be at least 16 characters")
-	}
-	tln, err := net.Listen("tcp", c.Listen)
+	tln, tlsOn, err := admin.ListenTCP(c.Listen, tlsConfig)
 	if err != nil {
-		return fmt.Errorf("admin: %w", err)
+		return err
 	}
+	log.Info().Str("listen", tln.Addr().String()).Bool("tls", tlsOn).Msg("admin API listening on TCP")
 	go func() {
 		if err := admin.Serve(ctx, tln, srv.TokenHandler(token)); err != nil {
 			log.Error().Err(err).Msg("admin listener stopped")
 		}
 	}()
 	return nil
+}
+
+// attestedNow returns the daemon's attested clock: the newest accepted
+// snapshot advanced by the monotonic clock. Both authorities hold a
+// snapshot once built; should the local one have failed to sign its first,
+// the local clock stands in until it does.
+func attestedNow(a *attest.Authority) func() time.Time {
+	return func() time.Time {
+		if t := a.Tracker().Status().AttestedNow; !t.IsZero() {
+			return t
+		}
+		return time.Now()
+	}
 }
 
 func newAuthority(ctx context.Context, cfg *config.Config, rand io.Reader, log zerolog.Logger) (*attest.Authority, error) {

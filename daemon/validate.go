@@ -13,6 +13,7 @@ import (
 	"github.com/aunsorm/aunsorm/daemon/internal/config"
 	"github.com/aunsorm/aunsorm/daemon/internal/supervisor"
 	"github.com/aunsorm/aunsorm/sdk/plugin"
+	"github.com/aunsorm/aunsorm/sdk/pluginhost"
 	"github.com/aunsorm/aunsorm/sdk/proto/pluginv1"
 )
 
@@ -27,14 +28,21 @@ func validate(ctx context.Context, cfgPath string, getenv func(string) string, s
 			diags = append(diags, validatePlugin(ctx, p)...)
 		}
 	}
-	if len(diags) > 0 {
-		fmt.Fprintln(stderr, config.FormatDiagnostics(diags))
-	}
+	// FormatDiagnostics ends every line, the last included, with a newline.
+	fmt.Fprint(stderr, config.FormatDiagnostics(diags))
 	if diags.HasErrors() {
 		return 1
 	}
-	fmt.Fprintf(stdout, "%s: configuration is valid (%d plugins)\n", cfgPath, len(cfg.Plugins))
+	fmt.Fprintf(stdout, "%s: configuration is valid (%s)\n", cfgPath, plural(len(cfg.Plugins), "plugin"))
 	return 0
+}
+
+// plural returns "1 plugin", "2 plugins", "0 plugins".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func validatePlugin(ctx context.Context, p config.Plugin) hcl.Diagnostics {
@@ -48,12 +56,12 @@ func validatePlugin(ctx context.Context, p config.Plugin) hcl.Diagnostics {
 		return diag(p, err)
 	}
 	defer f.Close()
-	lc := plugin.LaunchConfig{Name: p.Name, Command: p.Command, Args: p.Args, Env: p.Environ(),
+	lc := pluginhost.LaunchConfig{Name: p.Name, Command: p.Command, Args: p.Args, Env: p.Environ(),
 		SHA256: p.SHA256, Listener: f, Host: pluginv1.UnimplementedHostServer{}, Logger: zerolog.Nop()}
 	// Validation runs the plugin confined as serving would, without a data
 	// directory: it only decodes its configuration.
 	_ = supervisor.SandboxLaunch(&lc, p, "") // no data directory: nothing to create
-	client, err := plugin.Launch(ctx, lc)
+	client, err := pluginhost.Launch(ctx, lc)
 	if err != nil {
 		return diag(p, err)
 	}

@@ -104,7 +104,7 @@ func TestRemoteClockFailsClosedAndRecovers(t *testing.T) {
 
 	t.Run("fail/attestor-down", func(t *testing.T) {
 		a.mode.Store(1)
-		took := waitFor("gateway fails closed", 5*time.Second, func() bool { return probe().status == 503 })
+		took := waitFor("gateway fails closed", patience, func() bool { return probe().status == 503 })
 		t.Logf("failed closed %s after the attestor stopped (max_age 2s)", took)
 		wantError(t, probe(), 503, "stale_attestation")
 		wantError(t, direct(), 503, "stale_attestation") // the plugin fails closed on its own too
@@ -115,15 +115,15 @@ func TestRemoteClockFailsClosedAndRecovers(t *testing.T) {
 	})
 	t.Run("ok/recovers", func(t *testing.T) {
 		a.mode.Store(0)
-		waitFor("gateway recovers", 5*time.Second, func() bool { return probe().status == 200 })
-		waitFor("plugin recovers", 5*time.Second, func() bool { return direct().status == 200 })
-		waitFor("health recovers", 5*time.Second, func() bool { return do(t, "GET", d.url+"/health", nil).status == 200 })
+		waitFor("gateway recovers", patience, func() bool { return probe().status == 200 })
+		waitFor("plugin recovers", patience, func() bool { return direct().status == 200 })
+		waitFor("health recovers", patience, func() bool { return do(t, "GET", d.url+"/health", nil).status == 200 })
 	})
 	t.Run("fail/untrusted-authority", func(t *testing.T) {
 		a.mode.Store(2)
-		waitFor("gateway fails closed", 5*time.Second, func() bool { return probe().status == 503 })
+		waitFor("gateway fails closed", patience, func() bool { return probe().status == 503 })
 		wantError(t, probe(), 503, "untrusted_authority")
 		a.mode.Store(0)
-		waitFor("recovers", 5*time.Second, func() bool { return probe().status == 200 })
+		waitFor("recovers", patience, func() bool { return probe().status == 200 })
 	})
 }

@@ -358,7 +358,7 @@ func outputOf(cmds, outs []string, what string) string {
 // start, then for 200 from url verified against it.
 func waitHealthyTLS(t *testing.T, d *daemon, caFile, url string) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(patience)
 	for ; time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		select {
 		case <-d.done:
@@ -469,7 +469,7 @@ func TestPluginAuthoring(t *testing.T) {
 	}
 	// Log lines below warn reach stdout in batches (log.flush_interval).
 	ready := regexp.MustCompile(`"plugin":"hello","kind":"hello","version":"0.1.0","pid":\d+.*"message":"plugin ready"`)
-	for deadline := time.Now().Add(5 * time.Second); !ready.MatchString(d.logs.String()); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(patience); !ready.MatchString(d.logs.String()); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the daemon did not log `plugin ready` with the plugin's name, kind, version and pid, as section 7 says")
 		}

@@ -60,9 +60,9 @@ func TestAuditSurvivesDaemonKill(t *testing.T) {
 			}
 		}()
 	}
-	for deadline := time.Now().Add(20 * time.Second); nAcked() < 40; time.Sleep(time.Millisecond) {
+	for deadline := time.Now().Add(patience); nAcked() < 40; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("only %d appends acknowledged in 20s", nAcked())
+			t.Fatalf("only %d appends acknowledged in %s", nAcked(), patience)
 		}
 	}
 	// Appends are still in flight: no drain, no close, no checkpoint.

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aunsorm/aunsorm/sdk/plugin"
+	"github.com/aunsorm/aunsorm/sdk/pluginhost"
 )
 
 var b64 = base64.RawURLEncoding
@@ -230,14 +230,14 @@ func TestSHA256PinMismatch(t *testing.T) {
 	d := startDaemon(t, daemonOpts{Plugins: map[string]string{"crypto": `  sha256 = "` + wrong + `"`}, NoWait: true})
 	select {
 	case <-d.done:
-	case <-time.After(15 * time.Second):
+	case <-time.After(patience):
 		t.Fatal("daemon kept running with a mismatched plugin digest")
 	}
 	if d.exit == nil {
 		t.Fatal("daemon exited 0 after refusing the plugin")
 	}
 	logs := d.logs.String()
-	actual, err := plugin.FileDigest(bins.plugins["crypto"])
+	actual, err := pluginhost.FileDigest(bins.plugins["crypto"])
 	must(t, err)
 	for _, want := range []string{`\"crypto\"`, wrong, actual, "sha256 mismatch"} {
 		if !strings.Contains(logs, want) {

@@ -199,7 +199,7 @@ func startDaemon(t testing.TB, o daemonOpts) *daemon {
 	cmd.Env = append(os.Environ(), o.Env...)
 	d.start(cmd)
 	if !o.NoWait {
-		d.waitHealthy(15 * time.Second)
+		d.waitHealthy(patience)
 	}
 	return d
 }
@@ -216,14 +216,14 @@ func (d *daemon) restart() *daemon {
 		addrs = append(addrs, a)
 	}
 	for _, a := range addrs {
-		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		for deadline := time.Now().Add(patience); ; time.Sleep(10 * time.Millisecond) {
 			ln, err := net.Listen("tcp", a)
 			if err == nil {
 				ln.Close()
 				break
 			}
 			if time.Now().After(deadline) {
-				d.t.Fatalf("port %s still taken 5s after the daemon exited: %v", a, err)
+				d.t.Fatalf("port %s still taken %s after the daemon exited: %v", a, patience, err)
 			}
 		}
 	}
@@ -231,7 +231,7 @@ func (d *daemon) restart() *daemon {
 	cmd := exec.Command(bins.daemon, "serve", "-config", d.cfgPath)
 	cmd.Env = d.cmd.Env
 	d2.start(cmd)
-	d2.waitHealthy(15 * time.Second)
+	d2.waitHealthy(patience)
 	return d2
 }
 

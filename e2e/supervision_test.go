@@ -43,7 +43,7 @@ func childPIDs(pid int) []int {
 // pluginPID finds the daemon's child running the given binary.
 func pluginPID(t testing.TB, d *daemon, binary string) int {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(patience)
 	for time.Now().Before(deadline) {
 		for _, c := range childPIDs(d.cmd.Process.Pid) {
 			exe, _ := os.Readlink("/proc/" + strconv.Itoa(c) + "/exe")
@@ -73,20 +73,35 @@ func openFDs(pid int) int {
 }
 
 // TestKillPluginUnderLoad kills the crypto plugin 20 times under a steady
-// client load: every request succeeds or gets a fast 503, and the plugin
-// serves again within 1 s of each kill.
+// client load: every request succeeds or gets the gateway's own 503
+// (plugin_unavailable, with Retry-After and a request id), and the plugin
+// serves again after each kill. How fast the 503s and the recovery are is
+// measured by `make bench`, not asserted here.
 func TestKillPluginUnderLoad(t *testing.T) {
 	d := startDaemon(t, daemonOpts{Plugins: map[string]string{"crypto": "  max_crashes = 100"}})
-	client := &http.Client{Timeout: 10 * time.Second}
-	get := func(ctx context.Context) (int, time.Duration, error) {
-		start := time.Now()
+	client := &http.Client{Timeout: patience}
+	// get returns the status and, for an error, the JSON error code when
+	// the answer is the gateway's own 503 (anything else is "").
+	get := func(ctx context.Context) (int, string, error) {
 		req, _ := http.NewRequestWithContext(ctx, "GET", d.url+"/crypto/random?bytes=16", nil)
 		resp, err := client.Do(req)
 		if err != nil {
-			return 0, time.Since(start), err
+			return 0, "", err
 		}
-		resp.Body.Close()
-		return resp.StatusCode, time.Since(start), nil
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusServiceUnavailable {
+			return resp.StatusCode, "", nil
+		}
+		var e struct {
+			Error       string `json:"error"`
+			Description string `json:"error_description"`
+			RequestID   string `json:"request_id"`
+		}
+		if json.NewDecoder(resp.Body).Decode(&e) != nil || e.Description == "" || e.RequestID == "" ||
+			resp.Header.Get("Retry-After") == "" || resp.Header.Get("X-Request-Id") != e.RequestID {
+			return resp.StatusCode, "", nil
+		}
+		return resp.StatusCode, e.Error, nil
 	}
 	// Warm up with the same concurrency as the load (so pooled client and
 	// upstream connections exist), then take the daemon's descriptor baseline.
@@ -105,7 +120,7 @@ func TestKillPluginUnderLoad(t *testing.T) {
 	baseG, _ := runtimeStats(t, d)
 
 	ctx, cancel := context.WithCancel(context.Background())
-	var ok, unavailable, slow503, other atomic.Int64
+	var ok, unavailable, other atomic.Int64
 	var mu sync.Mutex
 	var failures []string
 	var wg sync.WaitGroup
@@ -114,20 +129,17 @@ func TestKillPluginUnderLoad(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for ctx.Err() == nil {
-				code, took, err := get(ctx)
+				code, errCode, err := get(ctx)
 				switch {
 				case ctx.Err() != nil:
 				case err == nil && code == 200:
 					ok.Add(1)
-				case err == nil && code == 503:
+				case err == nil && code == 503 && errCode == "plugin_unavailable":
 					unavailable.Add(1)
-					if took > 50*time.Millisecond {
-						slow503.Add(1)
-					}
 				default:
 					other.Add(1)
 					mu.Lock()
-					failures = append(failures, strconv.Itoa(code)+" "+errString(err))
+					failures = append(failures, strconv.Itoa(code)+" "+errCode+" "+errString(err))
 					mu.Unlock()
 				}
 				time.Sleep(2 * time.Millisecond)
@@ -145,8 +157,8 @@ func TestKillPluginUnderLoad(t *testing.T) {
 					break
 				}
 			}
-			if time.Since(killed) > time.Second {
-				t.Fatalf("kill %d: plugin not serving again within 1s", i)
+			if time.Since(killed) > patience {
+				t.Fatalf("kill %d: plugin not serving again within %s", i, patience)
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
@@ -156,13 +168,10 @@ func TestKillPluginUnderLoad(t *testing.T) {
 	cancel()
 	wg.Wait()
 	sort.Slice(recoveries, func(i, j int) bool { return recoveries[i] < recoveries[j] })
-	t.Logf("requests ok=%d 503=%d (slow=%d) other=%d; kill→serving median %s max %s",
-		ok.Load(), unavailable.Load(), slow503.Load(), other.Load(), recoveries[len(recoveries)/2], recoveries[len(recoveries)-1])
+	t.Logf("requests ok=%d 503=%d other=%d; kill→serving median %s max %s (for information: make bench measures it)",
+		ok.Load(), unavailable.Load(), other.Load(), recoveries[len(recoveries)/2], recoveries[len(recoveries)-1])
 	if other.Load() != 0 {
-		t.Fatalf("%d requests neither succeeded nor got 503: %v", other.Load(), failures)
-	}
-	if slow503.Load() != 0 {
-		t.Fatalf("%d 503 answers took over 50 ms", slow503.Load())
+		t.Fatalf("%d requests neither succeeded nor got the gateway's 503: %v", other.Load(), failures)
 	}
 	if ok.Load() == 0 {
 		t.Fatal("no request succeeded")
@@ -173,7 +182,7 @@ func TestKillPluginUnderLoad(t *testing.T) {
 	// connection where the warm-up's four left fewer; a connection kept per
 	// kill would be twenty.
 	const margin = 6
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(patience)
 	for openFDs(d.cmd.Process.Pid) > baseFDs+margin && time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -183,7 +192,7 @@ func TestKillPluginUnderLoad(t *testing.T) {
 	// So do its goroutines (a few of go-plugin's exit watchers may still be
 	// winding down: allow a small margin).
 	var g int
-	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+	for end := time.Now().Add(patience); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
 		if g, _ = runtimeStats(t, d); g <= baseG+5 {
 			break
 		}
@@ -223,7 +232,7 @@ func TestNoOrphans(t *testing.T) {
 	pid := pluginPID(t, d, bins.plugins["crypto"])
 	must(t, d.cmd.Process.Kill())
 	<-d.done
-	deadline := time.Now().Add(2 * time.Second)
+	deadline := time.Now().Add(patience)
 	for alive(pid) && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -406,8 +415,8 @@ func TestHungPlugin(t *testing.T) {
 				break
 			}
 		}
-		if time.Since(stopped) > 5*time.Second {
-			t.Fatal("hung plugin not replaced within 5s")
+		if time.Since(stopped) > patience {
+			t.Fatalf("hung plugin not replaced within %s", patience)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -433,7 +442,7 @@ func TestReloadedHealthIntervalApplies(t *testing.T) {
 		t.Fatalf("reload: %v\n%s", err, out)
 	}
 	pid := old
-	for deadline := time.Now().Add(5 * time.Second); pid == old || alive(old); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(patience); pid == old || alive(old); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("a changed health_interval did not swap the plugin")
 		}
@@ -443,8 +452,8 @@ func TestReloadedHealthIntervalApplies(t *testing.T) {
 	defer syscall.Kill(pid, syscall.SIGKILL)
 	stopped := time.Now()
 	for pluginPID(t, d, bins.plugins["crypto"]) == pid {
-		if time.Since(stopped) > 5*time.Second {
-			t.Fatal("hung plugin not replaced within 5s: the health interval of the reloaded config was not applied")
+		if time.Since(stopped) > patience {
+			t.Fatalf("hung plugin not replaced within %s: the health interval of the reloaded config (200ms, was 1h) was not applied", patience)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -504,7 +513,7 @@ func TestGatewaySocketOnlyForDaemon(t *testing.T) {
 	if r := do(t, "GET", d.url+"/callee/whoami", nil); r.status != 200 || r.json["caller"] != "" {
 		t.Fatalf("through the gateway: %d %s", r.status, r.body)
 	}
-	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(d.logs.String(), "only the daemon may connect"); time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(patience); !strings.Contains(d.logs.String(), "only the daemon may connect"); time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the refusal was not logged")
 		}

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aunsorm/aunsorm/sdk/plugin"
+	"github.com/aunsorm/aunsorm/sdk/pluginhost"
 )
 
 // setPluginCommand rewrites the crypto plugin's command in the daemon's
@@ -118,7 +118,7 @@ func TestHotSwapUnderLoad(t *testing.T) {
 	// And back again with SIGHUP.
 	setPluginCommand(t, d, bins.plugins["crypto-v2"], bins.plugins["crypto"])
 	must(t, d.cmd.Process.Signal(syscall.SIGHUP))
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(patience)
 	for {
 		res.mu.Lock()
 		last := ""
@@ -148,7 +148,7 @@ func TestHotSwapUnderLoad(t *testing.T) {
 	// Only one crypto process (and the pqc one) is left once the last old
 	// one has drained.
 	var n int
-	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+	for end := time.Now().Add(patience); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
 		n = 0
 		for _, c := range childPIDs(d.cmd.Process.Pid) {
 			if alive(c) {
@@ -169,7 +169,7 @@ func TestHotSwapUnderLoad(t *testing.T) {
 	// A swap is recorded once its old process has stopped, a moment after
 	// the process count above drops.
 	swaps := findAudit(auditLog(t, d), "plugin.swap")
-	for end := time.Now().Add(5 * time.Second); len(swaps) < 2 && time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+	for end := time.Now().Add(patience); len(swaps) < 2 && time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
 		swaps = findAudit(auditLog(t, d), "plugin.swap")
 	}
 	if len(swaps) != 2 || swaps[0].Details["old_version"] != "0.1.0" || swaps[0].Details["version"] != "2.0.0-swapped" ||
@@ -179,7 +179,8 @@ func TestHotSwapUnderLoad(t *testing.T) {
 }
 
 // TestSwapRollback: a replacement that cannot start leaves the old plugin
-// serving, and the reload reports why.
+// serving, and the reload reports why (found by validating the block
+// before anything is applied).
 func TestSwapRollback(t *testing.T) {
 	d := startDaemon(t, daemonOpts{Plugins: map[string]string{"crypto": ""}})
 	src, err := os.ReadFile(d.cfgPath)
@@ -199,8 +200,11 @@ func TestSwapRollback(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			must(t, os.WriteFile(d.cfgPath, []byte(tc.edit), 0o600))
+			// Every plugin block is validated (the plugin launched in
+			// validate-only mode) before anything is applied, so each of
+			// these is refused before a swap is tried.
 			out, err := exec.Command(bins.daemon, "reload", "-config", d.cfgPath).CombinedOutput()
-			if err == nil || !strings.Contains(string(out), "rolled_back") || !strings.Contains(string(out), tc.want) {
+			if err == nil || !strings.Contains(string(out), "nothing was changed") || !strings.Contains(string(out), tc.want) {
 				t.Fatalf("reload: err=%v\n%s", err, out)
 			}
 			r := do(t, "GET", d.url+"/crypto/random?bytes=4", nil)
@@ -217,8 +221,8 @@ func TestSwapRollback(t *testing.T) {
 		t.Fatalf("plugin list: %v\n%s", err, out)
 	}
 	recs := auditLog(t, d)
-	if rb := findAudit(recs, "plugin.rollback"); len(rb) != len(tests) || rb[0].Details["error"] == nil {
-		t.Fatalf("audit rollback records: %+v", rb)
+	if rej := findAudit(recs, "config.reload"); len(rej) != len(tests) || rej[0].Outcome != "rejected" || len(findAudit(recs, "plugin.swap")) != 0 {
+		t.Fatalf("audit reload records: %+v", rej)
 	}
 	if st := findAudit(recs, "plugin.start"); len(st) != 1 || st[0].Details["sha256"] == nil {
 		t.Fatalf("audit start records: %+v", st)
@@ -227,12 +231,12 @@ func TestSwapRollback(t *testing.T) {
 
 // TestPinnedBinaryReplacedOnDisk: a pinned binary replaced after start is
 // refused at the next relaunch, with the expected and actual digests in
-// the log, and clients get a fast 503 instead of the unpinned code.
+// the log, and clients get the gateway's 503 instead of the unpinned code.
 func TestPinnedBinaryReplacedOnDisk(t *testing.T) {
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "aunsorm-plugin-crypto")
 	copyFile(t, bins.plugins["crypto"], bin)
-	pin, err := plugin.FileDigest(bin)
+	pin, err := pluginhost.FileDigest(bin)
 	must(t, err)
 	d := startDaemon(t, daemonOpts{Plugins: map[string]string{"crypto": "#kind=crypto\n  sha256 = \"" + pin + "\"\n  max_crashes = 2"}})
 	// Point the block at our copy.
@@ -245,10 +249,10 @@ func TestPinnedBinaryReplacedOnDisk(t *testing.T) {
 	pid := pluginPID(t, d, bin)
 	copyFile(t, bins.plugins["crypto-v2"], bin+".new")
 	must(t, os.Rename(bin+".new", bin))
-	actual, err := plugin.FileDigest(bin)
+	actual, err := pluginhost.FileDigest(bin)
 	must(t, err)
 	must(t, syscall.Kill(pid, syscall.SIGKILL))
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(patience)
 	for !strings.Contains(d.logs.String(), actual) {
 		if time.Now().After(deadline) {
 			t.Fatalf("no refusal naming the new digest in the log:\n%s", tail(d.logs.String(), 30))
@@ -259,12 +263,8 @@ func TestPinnedBinaryReplacedOnDisk(t *testing.T) {
 	if !strings.Contains(logs, "sha256 mismatch") || !strings.Contains(logs, pin) {
 		t.Fatalf("log lacks mismatch with expected digest:\n%s", tail(logs, 30))
 	}
-	start := time.Now()
 	r := do(t, "GET", d.url+"/crypto/random?bytes=4", nil)
 	wantError(t, r, 503, "plugin_unavailable")
-	if took := time.Since(start); took > 50*time.Millisecond {
-		t.Fatalf("503 took %s", took)
-	}
 	if h := do(t, "GET", d.url+"/health", nil); h.status != 503 {
 		t.Fatalf("health with a refused plugin: %d", h.status)
 	}

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aunsorm/aunsorm/sdk/plugin"
+	"github.com/aunsorm/aunsorm/sdk/pluginhost"
 	"github.com/aunsorm/aunsorm/sdk/sandbox"
 )
 
@@ -32,7 +32,7 @@ plugin "crypto" {
 		ok   bool
 		want []string // regexps that must appear in the output
 	}{
-		{"ok/minimal", base(""), true, []string{`configuration is valid \(1 plugins\)`}},
+		{"ok/minimal", base(""), true, []string{`configuration is valid \(1 plugin\)\n$`}},
 		{"fail/unknown-attribute", "bogus = 1\n" + base(""), false, []string{`aunsorm\.hcl:1:1: .*bogus`}},
 		{"fail/unknown-block", base("") + "frobnicate {\n}\n", false, []string{`aunsorm\.hcl:10:1: .*frobnicate`}},
 		{"fail/wrong-type", strings.Replace(base(""), `listen = "127.0.0.1:50910"`, `listen = 5`, 1), false, []string{`aunsorm\.hcl:3:\d+: `}},
@@ -46,12 +46,16 @@ plugin "crypto" {
 		{"fail/sandbox-path-missing", base(`  sandbox_read = ["/nonexistent/hsm.so"]`), false, []string{`aunsorm\.hcl:\d+:\d+: .*sandbox: /nonexistent/hsm\.so: no such file`}},
 		{"ok/sandbox-off", base(`  sandbox = "off"`), true, []string{`configuration is valid`}},
 		// The plugin decodes its own block and reports positions in our file.
-		{"fail/plugin-config-type", base("  config {\n    max_body_bytes = \"big\"\n  }"), false, []string{`aunsorm\.hcl:9:\d+: `}},
+		{"fail/plugin-config-type", base("  config {\n    max_body_bytes = \"big\"\n  }"), false, []string{`aunsorm\.hcl:9:\d+: .*Inappropriate value for attribute "max_body_bytes": a number is required`}},
+		{"fail/duplicate-plugin-block", base("") + "plugin \"crypto\" {\n  command = \"" + crypto + "\"\n}\n", false, []string{`aunsorm\.hcl:10:\d+: Duplicate plugin block: A plugin block named "crypto" is already defined at`}},
 		{"fail/plugin-config-unknown", base("  config {\n\n    colour = \"blue\"\n  }"), false, []string{`aunsorm\.hcl:10:\d+: .*colour`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := sandbox.ABI(); err != nil && strings.Contains(tc.name, "sandbox-path") {
+				if os.Getenv("CI") != "" {
+					t.Fatalf("CI: no Landlock on this kernel, so no confinement to check paths: %v", err)
+				}
 				t.Skipf("no Landlock on this kernel, so no confinement to check paths: %v", err)
 			}
 			dir := t.TempDir()
@@ -73,6 +77,14 @@ plugin "crypto" {
 					t.Fatalf("output lacks /%s/:\n%s", w, out)
 				}
 			}
+			// One line per diagnostic: no blank line at the end, and a
+			// duplicate block is not also reported as a port clash.
+			if strings.HasSuffix(string(out), "\n\n") || strings.Contains(string(out), "\n\n") {
+				t.Fatalf("blank line in the output:\n%q", out)
+			}
+			if strings.Contains(tc.name, "duplicate") && strings.Contains(string(out), "Port clash") {
+				t.Fatalf("a duplicate block reported as a port clash:\n%s", out)
+			}
 		})
 	}
 }
@@ -87,7 +99,7 @@ func TestPluginVerify(t *testing.T) {
 	if err == nil || !strings.Contains(string(out), "FAIL  describe") || !strings.Contains(string(out), "do not pin") {
 		t.Fatalf("verify with the wrong kind: %v\n%s", err, out)
 	}
-	d, err := plugin.FileDigest(bins.plugins["crypto"])
+	d, err := pluginhost.FileDigest(bins.plugins["crypto"])
 	must(t, err)
 	out, err = exec.Command(bins.daemon, "plugin", "sha256", bins.plugins["crypto"]).CombinedOutput()
 	if err != nil || !strings.HasPrefix(string(out), d+"  ") {

@@ -11,7 +11,8 @@
 #      the same through the gateway with development TLS, for information.
 #   3. PQC through the gateway (ML-KEM-768, ML-DSA-65, SLH-DSA-SHA2-128f)
 #      beside the in-process raw rate, when bin/aunsorm-plugin-pqc is a plugin.
-#   4. Supervision: time from kill -9 of the crypto plugin to serving again
+#   4. Supervision: time from kill -9 of the crypto plugin to serving again,
+#      how long the gateway takes to answer 503 meanwhile
 #      (median and p99 over KILLS kills) and hot-swap duration under load.
 #
 # Raw output lands in .bench/ (gitignored); a summary table ends the run.
@@ -146,8 +147,9 @@ def pct(xs, p):
     return xs[max(1, math.ceil(p / 100 * len(xs))) - 1]
 
 def kills(daemon, pattern, url, n):
-    """kill -9 the plugin n times; time from the kill to the first 200."""
-    times, non200, lost = [], 0, 0
+    """kill -9 the plugin n times; time from the kill to the first 200, and
+    how long each 503 meanwhile took to arrive."""
+    times, non200, lost, unavail = [], 0, 0, []
     for i in range(int(n)):
         deadline = time.monotonic() + 10
         while True:  # healthy and identifiable before each kill
@@ -162,9 +164,12 @@ def kills(daemon, pattern, url, n):
         t0 = time.monotonic()
         os.kill(old, signal.SIGKILL)
         while True:
+            a = time.monotonic()
             st = get(url)
             if st == 200:
                 break
+            if st == 503:
+                unavail.append((time.monotonic() - a) * 1000)
             non200 += 1
             if time.monotonic() - t0 > 10:
                 lost += 1
@@ -185,7 +190,11 @@ def kills(daemon, pattern, url, n):
     times.sort()
     print(json.dumps({"kills": int(n), "recovered": len(times), "median_ms": round(pct(times, 50), 1),
                       "p99_ms": round(pct(times, 99), 1), "max_ms": round(times[-1], 1),
-                      "min_ms": round(times[0], 1), "non200_polls": non200, "not_recovered": lost}))
+                      "min_ms": round(times[0], 1), "non200_polls": non200, "not_recovered": lost,
+                      "unavailable_n": len(unavail),
+                      "unavailable_p50_ms": round(pct(unavail, 50), 1) if unavail else 0,
+                      "unavailable_p99_ms": round(pct(unavail, 99), 1) if unavail else 0,
+                      "unavailable_max_ms": round(max(unavail), 1) if unavail else 0}))
 
 if __name__ == "__main__":
     {"summ": summ, "ports": ports, "field": field, "kills": kills, "median_run": median_run, "pair_ratio": pair_ratio}[sys.argv[1]](*sys.argv[2:])
@@ -604,9 +613,16 @@ kill_to_serving() {
 	mx=$(py field "$OUT/kill-to-serving.json" max_ms)
 	polls=$(py field "$OUT/kill-to-serving.json" non200_polls)
 	lost=$(py field "$OUT/kill-to-serving.json" not_recovered)
+	local un up50 up99 umx
+	un=$(py field "$OUT/kill-to-serving.json" unavailable_n)
+	up50=$(py field "$OUT/kill-to-serving.json" unavailable_p50_ms)
+	up99=$(py field "$OUT/kill-to-serving.json" unavailable_p99_ms)
+	umx=$(py field "$OUT/kill-to-serving.json" unavailable_max_ms)
 	printf '  median %s ms, p99 %s ms, max %s ms (%s non-200 polls in all; %s kills not serving within 10 s)\n' \
 		"$med" "$p99" "$mx" "$polls" "$lost"
+	printf '  503 while the plugin was down: %s answers, p50 %s ms, p99 %s ms, max %s ms\n' "$un" "$up50" "$up99" "$umx"
 	row "supervise" "kill -9 to serving again (median / p99)" "$med / $p99 ms" "$KILLS kills, max $mx ms, $lost not back within 10 s; goal < 1000 ms"
+	row "supervise" "503 while down (p50 / p99)" "$up50 / $up99 ms" "$un answers, max $umx ms; goal: p99 < 50 ms"
 }
 
 # swap_under_load: hot-swap the crypto plugin SWAPS times while a paced load

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole suite: lint, the sdk module, the root module (unit, known-answer
 # vectors, fuzz seed corpora), then the end-to-end tests against the real
-# binaries on their own, so their timing assertions (fast 503s, recovery
-# within a second) do not compete with the CPU-heavy known-answer tests.
+# binaries on their own. No test asserts how long something takes (the
+# timings are `make bench`'s); the end-to-end tests run apart only so that
+# a failure is easy to place.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GO=${GO:-go}

@@ -2,11 +2,15 @@ package main
 
 import (
 	"bytes"
+	"encoding/asn1"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
+
+	"golang.org/x/crypto/cryptobyte"
+	casn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
 // Native fuzz tests for every decoder of untrusted input: the base64url
@@ -55,17 +59,78 @@ func FuzzParseSPKI(f *testing.F) {
 	})
 }
 
+// FuzzParsePKCS8 checks that parsePKCS8 accepts exactly the DER encodings
+// of what it returns: re-encoding the algorithm, private key and public key
+// it found (with the attributes, which it skips, copied from the input)
+// gives the input back byte for byte, under version 0 or, when there is a
+// public key, version 1. So no byte of an accepted key is ignored and no
+// non-canonical encoding passes. And any bytes wrapped by marshalPKCS8
+// come back unchanged.
 func FuzzParsePKCS8(f *testing.F) {
 	f.Add(marshalPKCS8(nistOID(4, 2), marshalSeedChoice(make([]byte, 64))))
 	f.Add(marshalPKCS8(nistOID(3, 20), make([]byte, 64)))
+	f.Add(encodeOneAsymmetricKey(f, 1, nistOID(3, 17), make([]byte, 32), nil, make([]byte, 32)))
+	f.Add(encodeOneAsymmetricKey(f, 1, nistOID(4, 1), []byte{1}, []byte{0xa0, 0x02, 0x31, 0x00}, []byte{}))
+	f.Add(encodeOneAsymmetricKey(f, 0, nistOID(4, 1), []byte{1}, []byte{0xa0, 0x00}, nil))
 	f.Add([]byte{0x30, 0x00})
+	f.Add(encodeOneAsymmetricKey(f, 0, nistOID(4, 1), []byte{1}, []byte{0x05, 0x00}, nil))      // a NULL after the private key
+	f.Add([]byte{0x30, 0x0b, 0x02, 0x01, 0x00, 0x30, 0x03, 0x06, 0x01, 0x80, 0x04, 0x01, 0x00}) // OID arc not minimal
+	f.Add([]byte{0x30, 0x0c, 0x02, 0x02, 0x00, 0x00, 0x30, 0x03, 0x06, 0x01, 0x2a, 0x04, 0x00}) // version not minimal
 	f.Fuzz(func(t *testing.T, der []byte) {
+		wrapped, err := parsePKCS8(marshalPKCS8(nistOID(4, 2), der))
+		if err != nil || !bytes.Equal(wrapped.privateKey, der) || wrapped.publicKey != nil || !wrapped.oid.Equal(nistOID(4, 2)) {
+			t.Fatalf("marshalPKCS8 of %x parsed as %+v, %v", der, wrapped, err)
+		}
+
 		k, err := parsePKCS8(der)
 		if err != nil {
 			return
 		}
 		_, _, _ = parseKeyChoice(k.privateKey)
+		// The private key is a slice of der; what follows it up to the end
+		// is the optional [0] attributes, then the optional [1] public key.
+		off := cap(der) - cap(k.privateKey)
+		if off < 0 || off+len(k.privateKey) > len(der) || !bytes.Equal(der[off:off+len(k.privateKey)], k.privateKey) {
+			t.Fatalf("the private key is not a part of the input")
+		}
+		rest := cryptobyte.String(der[off+len(k.privateKey):])
+		var attrs cryptobyte.String
+		if tag := casn1.Tag(0).Constructed().ContextSpecific(); rest.PeekASN1Tag(tag) && !rest.ReadASN1Element(&attrs, tag) {
+			t.Fatalf("accepted %x with attributes that are not one DER element", der)
+		}
+		v0 := encodeOneAsymmetricKey(t, 0, k.oid, k.privateKey, attrs, k.publicKey)
+		v1 := encodeOneAsymmetricKey(t, 1, k.oid, k.privateKey, attrs, k.publicKey)
+		switch {
+		case bytes.Equal(v0, der) && k.publicKey != nil:
+			t.Fatalf("accepted a version 0 key with a public key: %x", der)
+		case !bytes.Equal(v0, der) && !bytes.Equal(v1, der):
+			t.Fatalf("accepted %x, which is not the DER of what it returned:\nversion 0: %x\nversion 1: %x", der, v0, v1)
+		}
 	})
+}
+
+// encodeOneAsymmetricKey is the tests' own encoder of a OneAsymmetricKey
+// (RFC 5958): attrs is a whole [0] element or nil, pub the public key
+// without its unused-bits octet, or nil for none.
+func encodeOneAsymmetricKey(t testing.TB, version int64, oid asn1.ObjectIdentifier, priv, attrs, pub []byte) []byte {
+	var b cryptobyte.Builder
+	b.AddASN1(casn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddASN1Int64(version)
+		b.AddASN1(casn1.SEQUENCE, func(b *cryptobyte.Builder) { b.AddASN1ObjectIdentifier(oid) })
+		b.AddASN1OctetString(priv)
+		b.AddBytes(attrs)
+		if pub != nil {
+			b.AddASN1(casn1.Tag(1).ContextSpecific(), func(b *cryptobyte.Builder) {
+				b.AddUint8(0)
+				b.AddBytes(pub)
+			})
+		}
+	})
+	out, err := b.Bytes()
+	if err != nil {
+		t.Fatalf("encoding a OneAsymmetricKey: %v", err)
+	}
+	return out
 }
 
 // FuzzKeyParsers feeds arbitrary bytes to the key and ciphertext parsers of

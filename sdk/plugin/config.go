@@ -46,9 +46,44 @@ func (c *Config) Decode(v any) error {
 	}
 	diags = append(diags, gohcl.DecodeBody(file.Body, nil, v)...)
 	if diags.HasErrors() {
+		nameAttributes(file.Body, diags)
 		return &ConfigError{Diagnostics: diags}
 	}
 	return nil
+}
+
+// nameAttributes rewrites gohcl's type errors ("Unsuitable value: a bool
+// is required") to name the attribute whose value they point at.
+func nameAttributes(body hcl.Body, diags hcl.Diagnostics) {
+	sb, ok := body.(*hclsyntax.Body)
+	if !ok {
+		return
+	}
+	for _, d := range diags {
+		if d.Subject == nil || d.Summary != "Unsuitable value type" {
+			continue
+		}
+		if name := attributeAt(sb, d.Subject.Start.Byte); name != "" {
+			d.Summary = "Incorrect attribute value type"
+			d.Detail = fmt.Sprintf("Inappropriate value for attribute %q: %s", name, strings.TrimPrefix(d.Detail, "Unsuitable value: "))
+		}
+	}
+}
+
+// attributeAt returns the name of the attribute, in body or a nested
+// block, whose value covers the byte offset, or "".
+func attributeAt(body *hclsyntax.Body, offset int) string {
+	for name, a := range body.Attributes {
+		if r := a.Expr.Range(); r.Start.Byte <= offset && offset < max(r.End.Byte, r.Start.Byte+1) {
+			return name
+		}
+	}
+	for _, b := range body.Blocks {
+		if name := attributeAt(b.Body, offset); name != "" {
+			return name
+		}
+	}
+	return ""
 }
 
 // Errorf returns a *ConfigError for a semantic problem with one attribute,
@@ -119,23 +154,6 @@ func toProtoDiagnostics(err error) []*pluginv1.Diagnostic {
 			pd.Column = int32(d.Subject.Start.Column)
 		}
 		out = append(out, pd)
-	}
-	return out
-}
-
-// FromProtoDiagnostics converts wire diagnostics back to HCL diagnostics.
-func FromProtoDiagnostics(in []*pluginv1.Diagnostic) hcl.Diagnostics {
-	out := make(hcl.Diagnostics, 0, len(in))
-	for _, d := range in {
-		hd := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: d.Summary, Detail: d.Detail}
-		if d.Severity == "warning" {
-			hd.Severity = hcl.DiagWarning
-		}
-		if d.Filename != "" || d.Line > 0 {
-			p := hcl.Pos{Line: int(d.Line), Column: int(d.Column)}
-			hd.Subject = &hcl.Range{Filename: d.Filename, Start: p, End: p}
-		}
-		out = append(out, hd)
 	}
 	return out
 }

@@ -1,23 +1,25 @@
 package plugin
 
-import "errors"
+import (
+	"errors"
 
-// Errors returned by this package; test with errors.Is.
+	"github.com/aunsorm/aunsorm/sdk/internal/protocol"
+)
+
+// Errors returned by this package and by the host side (sdk/pluginhost);
+// test with errors.Is. The protocol's errors keep their identity across
+// gRPC, so the daemon and a plugin test for the same values.
 var (
-	// ErrDigestMismatch: the plugin binary does not match its pinned sha256.
-	ErrDigestMismatch = errors.New("plugin: binary sha256 mismatch")
-	// ErrLaunch: the plugin process could not be started or handshaked.
-	ErrLaunch = errors.New("plugin: launch failed")
 	// ErrProtocol: the plugin speaks an unsupported protocol or misdescribes itself.
-	ErrProtocol = errors.New("plugin: protocol error")
+	ErrProtocol = protocol.ErrProtocol
 	// ErrConfig: the plugin rejected its configuration.
-	ErrConfig = errors.New("plugin: configuration rejected")
+	ErrConfig = protocol.ErrConfig
 	// ErrNotServed: the process was not launched by aunsormd.
 	ErrNotServed = errors.New("plugin: not launched by aunsormd")
 	// ErrAlreadyConfigured: Configure was called twice.
-	ErrAlreadyConfigured = errors.New("plugin: already configured")
+	ErrAlreadyConfigured = protocol.ErrAlreadyConfigured
 	// ErrServiceNotDeclared: the plugin called a host service it did not declare.
-	ErrServiceNotDeclared = errors.New("plugin: host service not declared")
+	ErrServiceNotDeclared = protocol.ErrServiceNotDeclared
 	// ErrUnavailable: the other side is not reachable.
-	ErrUnavailable = errors.New("plugin: unavailable")
+	ErrUnavailable = protocol.ErrUnavailable
 )

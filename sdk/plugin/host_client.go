@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/aunsorm/aunsorm/sdk/internal/protocol"
 	"github.com/aunsorm/aunsorm/sdk/proto/pluginv1"
 )
 
@@ -42,7 +43,7 @@ func (h *Host) Audit(ctx context.Context, ev AuditEvent) (AuditReceipt, error) {
 	}
 	resp, err := h.rpc.Audit(ctx, &pluginv1.AuditRequest{Action: ev.Action, Subject: ev.Subject, Outcome: ev.Outcome, DetailsJson: details})
 	if err != nil {
-		return AuditReceipt{}, FromStatus(err)
+		return AuditReceipt{}, protocol.FromStatus(err)
 	}
 	return AuditReceipt{Sequence: resp.Sequence, HashHex: resp.HashHex}, nil
 }
@@ -65,7 +66,7 @@ func (h *Host) Peer(ctx context.Context, plugin, method, path string, header htt
 	}
 	resp, err := h.rpc.Peer(ctx, &pluginv1.PeerRequest{Plugin: plugin, Method: method, Path: path, Headers: hdr, Body: body})
 	if err != nil {
-		return nil, FromStatus(err)
+		return nil, protocol.FromStatus(err)
 	}
 	out := &PeerResponse{Status: int(resp.Status), Header: http.Header{}, Body: resp.Body}
 	for k, v := range resp.Headers {
@@ -86,7 +87,7 @@ type PluginInfo struct {
 func (h *Host) Topology(ctx context.Context) ([]PluginInfo, error) {
 	resp, err := h.rpc.Topology(ctx, &pluginv1.TopologyRequest{})
 	if err != nil {
-		return nil, FromStatus(err)
+		return nil, protocol.FromStatus(err)
 	}
 	out := make([]PluginInfo, 0, len(resp.Plugins))
 	for _, p := range resp.Plugins {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/aunsorm/aunsorm/sdk/internal/protocol"
 )
 
 // The unix socket is the daemon's way in: a request on it may name the
@@ -25,7 +27,7 @@ var errPeerUnknown = errors.New("peer process unknown on this platform")
 // daemonPID is the process allowed on the unix socket: the pid Launch
 // passed, else the parent (the daemon starts plugins itself).
 func daemonPID() int {
-	if pid, err := strconv.Atoi(os.Getenv(envDaemonPID)); err == nil && pid > 0 {
+	if pid, err := strconv.Atoi(os.Getenv(protocol.EnvDaemonPID)); err == nil && pid > 0 {
 		return pid
 	}
 	return os.Getppid()

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/aunsorm/aunsorm/sdk/internal/protocol"
 )
 
 // unixListener listens on a fresh unix socket in a short temporary path
@@ -81,14 +83,14 @@ func TestPeerListenerRefusesOtherProcesses(t *testing.T) {
 }
 
 func TestDaemonPID(t *testing.T) {
-	t.Setenv(envDaemonPID, "4242")
+	t.Setenv(protocol.EnvDaemonPID, "4242")
 	if got := daemonPID(); got != 4242 {
-		t.Fatalf("daemonPID with %s=4242: %d", envDaemonPID, got)
+		t.Fatalf("daemonPID with %s=4242: %d", protocol.EnvDaemonPID, got)
 	}
 	for _, v := range []string{"", "0", "-3", "12a"} {
-		t.Setenv(envDaemonPID, v)
+		t.Setenv(protocol.EnvDaemonPID, v)
 		if got := daemonPID(); got != os.Getppid() {
-			t.Fatalf("daemonPID with %s=%q: %d, want the parent %d", envDaemonPID, v, got, os.Getppid())
+			t.Fatalf("daemonPID with %s=%q: %d, want the parent %d", protocol.EnvDaemonPID, v, got, os.Getppid())
 		}
 	}
 }

@@ -12,7 +12,8 @@
 // plugin returns on the listener the daemon passed in, behind the fail-closed
 // calibration middleware (sdk/calibration).
 //
-// The host side (Launch, Client) is used by aunsormd and by sdk/plugintest.
+// The host side, which starts and drives plugin processes, is
+// sdk/pluginhost; a plugin binary does not link it.
 package plugin
 
 import (
@@ -23,10 +24,11 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/aunsorm/aunsorm/sdk/clock"
+	"github.com/aunsorm/aunsorm/sdk/internal/protocol"
 )
 
 // ProtocolVersion is the plugin protocol version this SDK speaks.
-const ProtocolVersion = 1
+const ProtocolVersion = protocol.Version
 
 // VersionHeader names the plugin and its version on every response the
 // plugin serves ("aunsorm-crypto/1.2.0"), so clients and operators can see

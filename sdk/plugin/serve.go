@@ -10,9 +10,12 @@ import (
 	"strconv"
 	"syscall"
 
-	"github.com/hashicorp/go-hclog"
-	goplugin "github.com/hashicorp/go-plugin"
 	"github.com/rs/zerolog"
+	"google.golang.org/grpc"
+
+	"github.com/aunsorm/aunsorm/sdk/internal/pluginrpc"
+	"github.com/aunsorm/aunsorm/sdk/internal/protocol"
+	"github.com/aunsorm/aunsorm/sdk/proto/pluginv1"
 )
 
 // Serve runs the plugin until the daemon stops it. It never returns: the
@@ -34,7 +37,7 @@ func serve(p Plugin, stderr *os.File) int {
 
 	// The listener must be taken from fd 3 before go-plugin opens any file
 	// descriptor of its own, or fd 3 may be reused.
-	ln, err := inheritedListener(envListenerFD, true)
+	ln, err := inheritedListener(protocol.EnvListenerFD, true)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s %s: %v\nThis binary is an Aunsorm plugin; aunsormd launches it from its HCL configuration.\n", desc.Name, desc.Version, err)
 		return 1
@@ -42,23 +45,30 @@ func serve(p Plugin, stderr *os.File) int {
 	lns := []net.Listener{ln}
 	// The daemon may also pass a unix socket the gateway proxies over
 	// (cheaper than TCP loopback); the same handler serves both.
-	if local, err := inheritedListener(envLocalFD, false); err == nil && local != nil {
+	if local, err := inheritedListener(protocol.EnvLocalFD, false); err == nil && local != nil {
 		lns = append(lns, newPeerListener(local, daemonPID(), log))
 	}
 	watchParent(log)
 	ignoreStopSignals(log)
 
 	srv := newPluginServer(p, lns, log)
-	goplugin.Serve(&goplugin.ServeConfig{
-		HandshakeConfig: Handshake,
-		VersionedPlugins: map[int]goplugin.PluginSet{
-			ProtocolVersion: {dispenseName: &grpcPlugin{server: srv}},
+	err = pluginrpc.Serve(pluginrpc.Config{
+		CookieKey:   protocol.MagicCookieKey,
+		CookieValue: protocol.MagicCookieValue,
+		Version:     protocol.Version,
+		Register: func(s *grpc.Server, b *pluginrpc.Broker) {
+			srv.broker = b
+			pluginv1.RegisterPluginServer(s, srv)
 		},
-		GRPCServer: goplugin.DefaultGRPCServer,
-		Logger: hclog.New(&hclog.LoggerOptions{
-			Name: desc.Name, Output: stderr, JSONFormat: true, Level: hclog.Warn,
-		}),
+		Handshake: os.Stdout,
+		// What the plugin prints on stdout after the handshake reaches
+		// the daemon's log through stderr.
+		AfterHandshake: func() { os.Stdout = stderr },
 	})
+	if err != nil {
+		log.Error().Err(err).Msg("plugin protocol")
+		return 1
+	}
 	return 0
 }
 
@@ -108,7 +118,7 @@ func inheritedListener(env string, required bool) (net.Listener, error) {
 // kernel closes it when the daemon exits for any reason, including kill -9.
 // The parent-death signal the daemon also sets is a second layer.
 func watchParent(log zerolog.Logger) {
-	v := os.Getenv(envParentFD)
+	v := os.Getenv(protocol.EnvParentFD)
 	fd, err := strconv.Atoi(v)
 	if v == "" || err != nil || fd < 3 {
 		return

@@ -15,13 +15,14 @@ import (
 	"sync/atomic"
 	"time"
 
-	goplugin "github.com/hashicorp/go-plugin"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/rs/zerolog"
 
 	"github.com/aunsorm/aunsorm/sdk/apierror"
 	"github.com/aunsorm/aunsorm/sdk/calibration"
 	"github.com/aunsorm/aunsorm/sdk/clock"
+	"github.com/aunsorm/aunsorm/sdk/internal/pluginrpc"
+	"github.com/aunsorm/aunsorm/sdk/internal/protocol"
 	"github.com/aunsorm/aunsorm/sdk/proto/pluginv1"
 	"github.com/aunsorm/aunsorm/sdk/rng"
 )
@@ -34,7 +35,7 @@ type pluginServer struct {
 	desc   Descriptor
 	lns    []net.Listener // [0] the TCP socket; [1] the gateway's unix socket, if any
 	log    zerolog.Logger
-	broker *goplugin.GRPCBroker
+	broker *pluginrpc.Broker
 
 	// life is cancelled when the plugin stops; background work hangs off it.
 	life   context.Context
@@ -80,20 +81,20 @@ func (s *pluginServer) Configure(ctx context.Context, req *pluginv1.ConfigureReq
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.configured {
-		return nil, ToStatus(ErrAlreadyConfigured)
+		return nil, protocol.ToStatus(ErrAlreadyConfigured)
 	}
 	if len(req.ClockAuthorityPublicKey) != ed25519.PublicKeySize || req.ClockMaxAgeMs <= 0 {
-		return nil, ToStatus(fmt.Errorf("%w: clock authority key and max age are required", ErrProtocol))
+		return nil, protocol.ToStatus(fmt.Errorf("%w: clock authority key and max age are required", ErrProtocol))
 	}
 	if req.DataDir != "" {
 		if err := os.MkdirAll(req.DataDir, 0o700); err != nil {
-			return nil, ToStatus(fmt.Errorf("plugin: data dir: %w", err))
+			return nil, protocol.ToStatus(fmt.Errorf("plugin: data dir: %w", err))
 		}
 	}
 
-	conn, err := s.broker.Dial(req.HostBrokerId)
+	conn, err := s.broker.Dial(ctx, req.HostBrokerId)
 	if err != nil {
-		return nil, ToStatus(fmt.Errorf("%w: dial host services: %v", ErrUnavailable, err))
+		return nil, protocol.ToStatus(fmt.Errorf("%w: dial host services: %v", ErrUnavailable, err))
 	}
 	hostRPC := pluginv1.NewHostClient(conn)
 
@@ -102,7 +103,7 @@ func (s *pluginServer) Configure(ctx context.Context, req *pluginv1.ConfigureReq
 		Seed: func(ctx context.Context, n int) ([]byte, error) {
 			resp, err := hostRPC.Entropy(ctx, &pluginv1.EntropyRequest{Bytes: uint32(n)})
 			if err != nil {
-				return nil, FromStatus(err)
+				return nil, protocol.FromStatus(err)
 			}
 			return resp.Seed, nil
 		},
@@ -110,7 +111,7 @@ func (s *pluginServer) Configure(ctx context.Context, req *pluginv1.ConfigureReq
 		Personalization: []byte("aunsorm-plugin:" + s.desc.Name + ":" + req.InstanceName),
 	})
 	if err != nil {
-		return nil, ToStatus(fmt.Errorf("plugin: rng: %w", err))
+		return nil, protocol.ToStatus(fmt.Errorf("plugin: rng: %w", err))
 	}
 
 	tracker := clock.NewTracker(ed25519.PublicKey(req.ClockAuthorityPublicKey), time.Duration(req.ClockMaxAgeMs)*time.Millisecond)
@@ -130,7 +131,7 @@ func (s *pluginServer) Configure(ctx context.Context, req *pluginv1.ConfigureReq
 		if errors.As(err, &ce) {
 			return &pluginv1.ConfigureResponse{Diagnostics: toProtoDiagnostics(err)}, nil
 		}
-		return nil, ToStatus(fmt.Errorf("%w: %v", ErrConfig, err))
+		return nil, protocol.ToStatus(fmt.Errorf("%w: %v", ErrConfig, err))
 	}
 	s.reader, s.tracker = reader, tracker
 	wrapped := s.wrap(handler)
@@ -378,11 +379,4 @@ func snapshotFromProto(p *pluginv1.ClockSnapshot) clock.Snapshot {
 	return clock.Snapshot{AuthorityID: p.AuthorityId, AuthorityFingerprintHex: p.AuthorityFingerprintHex,
 		UnixTimeMs: p.UnixTimeMs, Stratum: p.Stratum, RoundTripMs: p.RoundTripMs, DispersionMs: p.DispersionMs,
 		EstimatedOffsetMs: p.EstimatedOffsetMs, SignatureB64: p.SignatureB64}
-}
-
-// SnapshotToProto converts a snapshot to its wire form.
-func SnapshotToProto(s clock.Snapshot) *pluginv1.ClockSnapshot {
-	return &pluginv1.ClockSnapshot{AuthorityId: s.AuthorityID, AuthorityFingerprintHex: s.AuthorityFingerprintHex,
-		UnixTimeMs: s.UnixTimeMs, Stratum: s.Stratum, RoundTripMs: s.RoundTripMs, DispersionMs: s.DispersionMs,
-		EstimatedOffsetMs: s.EstimatedOffsetMs, SignatureB64: s.SignatureB64}
 }

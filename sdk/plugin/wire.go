@@ -122,8 +122,6 @@ func (s *wireServer) serveConn(c *wireConn) {
 	br := bufio.NewReaderSize(c.nc, 16<<10)
 	var in, out []byte
 	w := &wireWriter{}
-	snd := gatewire.NewSender(c.nc)
-	goIdle := c.goIdle
 	for {
 		// Wait for the next frame while idle; become active on its first
 		// byte, so Shutdown never cuts a request this process has read.
@@ -164,23 +162,14 @@ func (s *wireServer) serveConn(c *wireConn) {
 				return
 			}
 		}
-		if cap(in) > 1<<20 || cap(out) > 1<<20 || br.Buffered() > 0 {
-			// Do not keep a large exchange's buffers for the connection's
-			// life; and with the next frame already buffered there is
-			// nothing to wait for.
-			if _, err := c.nc.Write(out); err != nil {
-				return
-			}
-			in, out = shrink(in), shrink(out)
-			if !c.goIdle() {
-				return
-			}
-			continue
+		if _, err := c.nc.Write(out); err != nil {
+			return
 		}
-		// Answer, go idle, and wait for the next frame without a read
-		// attempt that could only come back empty. Should Shutdown close
-		// the connection meanwhile, the wait or the next Peek fails.
-		if n, err := snd.Send(out, goIdle); n < len(out) || err != nil {
+		// Do not keep a large exchange's buffers for the connection's life.
+		in, out = shrink(in), shrink(out)
+		// Go idle; should Shutdown close the connection meanwhile, the
+		// next Peek fails.
+		if !c.goIdle() {
 			return
 		}
 	}

@@ -8,17 +8,17 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aunsorm/aunsorm/sdk/plugin"
+	"github.com/aunsorm/aunsorm/sdk/pluginhost"
 )
 
 // Limits on audit events: the SDK's, which the daemon's audit log enforces.
 const (
 	// MaxAuditNameLen bounds an event's action.
-	MaxAuditNameLen = plugin.MaxAuditNameLen
+	MaxAuditNameLen = pluginhost.MaxAuditNameLen
 	// MaxAuditTextLen bounds an event's subject and outcome.
-	MaxAuditTextLen = plugin.MaxAuditTextLen
+	MaxAuditTextLen = pluginhost.MaxAuditTextLen
 	// MaxAuditDetailsLen bounds an event's details (a JSON object).
-	MaxAuditDetailsLen = plugin.MaxAuditDetailsLen
+	MaxAuditDetailsLen = pluginhost.MaxAuditDetailsLen
 )
 
 // AuditRecord is one event the plugin appended through the Audit host
@@ -84,14 +84,14 @@ func (l *auditLog) snapshot() []AuditRecord {
 // checkAuditEvent applies the daemon's rules (the SDK's checks) and
 // returns the compacted details.
 func checkAuditEvent(action, subject, outcome string, details []byte) (json.RawMessage, error) {
-	if err := plugin.CheckAuditName("action", action); err != nil {
+	if err := pluginhost.CheckAuditName("action", action); err != nil {
 		return nil, err
 	}
-	if err := plugin.CheckAuditText("subject", subject); err != nil {
+	if err := pluginhost.CheckAuditText("subject", subject); err != nil {
 		return nil, err
 	}
-	if err := plugin.CheckAuditText("outcome", outcome); err != nil {
+	if err := pluginhost.CheckAuditText("outcome", outcome); err != nil {
 		return nil, err
 	}
-	return plugin.CompactAuditDetails(details)
+	return pluginhost.CompactAuditDetails(details)
 }

@@ -1,7 +1,7 @@
 // Package plugintest runs an Aunsorm plugin binary under a test host, so a
 // plugin author can test the real binary without the daemon.
 //
-// Start launches the binary with plugin.Launch exactly as aunsormd does: on
+// Start launches the binary with pluginhost.Launch exactly as aunsormd does: on
 // a loopback listener the harness owns, with a Host service that hands out
 // real seeds (sdk/rng AunsormNativeRng), streams clock snapshots signed by a
 // real Ed25519 authority, records audit events in memory, answers peer calls

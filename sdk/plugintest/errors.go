@@ -3,7 +3,7 @@ package plugintest
 import (
 	"errors"
 
-	"github.com/aunsorm/aunsorm/sdk/plugin"
+	"github.com/aunsorm/aunsorm/sdk/pluginhost"
 )
 
 // Errors returned by this package; test with errors.Is.
@@ -15,6 +15,6 @@ var (
 	// ErrNonconformant: the plugin breaks a rule of the conformance suite.
 	ErrNonconformant = errors.New("plugintest: plugin does not conform")
 	// ErrInvalidAuditEvent: the plugin sent an audit event the daemon would
-	// refuse (the SDK's plugin.ErrInvalidAuditEvent).
-	ErrInvalidAuditEvent = plugin.ErrInvalidAuditEvent
+	// refuse (the SDK's pluginhost.ErrInvalidAuditEvent).
+	ErrInvalidAuditEvent = pluginhost.ErrInvalidAuditEvent
 )

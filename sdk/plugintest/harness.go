@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/aunsorm/aunsorm/sdk/plugin"
+	"github.com/aunsorm/aunsorm/sdk/pluginhost"
 	"github.com/aunsorm/aunsorm/sdk/proto/pluginv1"
 	"github.com/aunsorm/aunsorm/sdk/rng"
 )
@@ -63,7 +64,7 @@ type Options struct {
 	// (default DefaultStartTimeout).
 	StartTimeout time.Duration
 	// Sandbox runs the plugin confined as the daemon runs it by default
-	// (plugin.SandboxPolicy: its data directory and the system's files,
+	// (pluginhost.SandboxPolicy: its data directory and the system's files,
 	// nothing else), so a test finds what the plugin would be refused.
 	// The launch fails on a kernel without Landlock (sandbox.ABI).
 	Sandbox bool
@@ -79,7 +80,7 @@ type Harness struct {
 	// DataDir is the plugin's state directory.
 	DataDir string
 
-	client  *plugin.Client
+	client  *pluginhost.Client
 	host    *testHost
 	clock   *authority
 	native  *rng.Reader
@@ -195,7 +196,7 @@ func New(ctx context.Context, opts Options) (_ *Harness, err error) {
 		Listen: h.URL[len("http://"):], Status: "running", Routes: h.Descriptor.Routes,
 		Sha256: h.client.Digest(), Pid: int64(h.client.PID())})
 
-	err = h.client.Configure(ctx, &plugin.ConfigureRequest{
+	err = h.client.Configure(ctx, &pluginhost.ConfigureRequest{
 		ConfigHcl: []byte(opts.Config), ConfigFilename: ConfigFilename, ConfigLine: 1, ConfigColumn: 1,
 		DataDir: h.DataDir, ClockAuthorityPublicKey: key.Public().(ed25519.PublicKey),
 		ClockMaxAgeMs: opts.ClockMaxAge.Milliseconds(), InstanceName: opts.Name, LogLevel: opts.LogLevel,
@@ -212,7 +213,7 @@ func New(ctx context.Context, opts Options) (_ *Harness, err error) {
 // launch starts the binary on a fresh loopback listener. The harness closes
 // its own copy of the socket once the plugin holds it, so the port refuses
 // connections as soon as the plugin process is gone.
-func launch(ctx context.Context, opts Options, host pluginv1.HostServer, log zerolog.Logger) (*plugin.Client, string, error) {
+func launch(ctx context.Context, opts Options, host pluginv1.HostServer, log zerolog.Logger) (*pluginhost.Client, string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, "", fmt.Errorf("plugintest: listen: %w", err)
@@ -227,15 +228,15 @@ func launch(ctx context.Context, opts Options, host pluginv1.HostServer, log zer
 	if name == "" {
 		name = filepath.Base(opts.Binary)
 	}
-	lc := plugin.LaunchConfig{
+	lc := pluginhost.LaunchConfig{
 		Name: name, Command: opts.Binary, Env: opts.Env, SHA256: opts.SHA256,
 		Listener: f, Host: host, Logger: log, StartTimeout: opts.StartTimeout,
 	}
 	if opts.Sandbox {
-		p := plugin.SandboxPolicy(opts.DataDir, nil, nil, nil)
+		p := pluginhost.SandboxPolicy(opts.DataDir, nil, nil, nil)
 		lc.Sandbox, lc.SandboxRequired = &p, true
 	}
-	client, err := plugin.Launch(ctx, lc)
+	client, err := pluginhost.Launch(ctx, lc)
 	if err != nil {
 		return nil, "", err
 	}
@@ -243,7 +244,7 @@ func launch(ctx context.Context, opts Options, host pluginv1.HostServer, log zer
 }
 
 // waitHealthy polls the Health RPC until the plugin says "ok".
-func waitHealthy(ctx context.Context, c *plugin.Client) error {
+func waitHealthy(ctx context.Context, c *pluginhost.Client) error {
 	last := "no answer"
 	for {
 		resp, err := c.Health(ctx)
@@ -265,7 +266,7 @@ func waitHealthy(ctx context.Context, c *plugin.Client) error {
 
 // Client returns the host-side handle on the plugin process (Health, PID,
 // Digest, Exited).
-func (h *Harness) Client() *plugin.Client { return h.client }
+func (h *Harness) Client() *pluginhost.Client { return h.client }
 
 // Audit returns the events the plugin appended so far, oldest first.
 func (h *Harness) Audit() []AuditRecord { return h.host.audit.snapshot() }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/aunsorm/aunsorm/sdk/clock"
 	"github.com/aunsorm/aunsorm/sdk/plugin"
+	"github.com/aunsorm/aunsorm/sdk/pluginhost"
 	"github.com/aunsorm/aunsorm/sdk/proto/pluginv1"
 )
 
@@ -165,7 +166,7 @@ func (h *testHost) Entropy(_ context.Context, req *pluginv1.EntropyRequest) (*pl
 
 // Attestation implements pluginv1.HostServer.
 func (h *testHost) Attestation(context.Context, *pluginv1.AttestationRequest) (*pluginv1.ClockSnapshot, error) {
-	return plugin.SnapshotToProto(h.clock.current()), nil
+	return pluginhost.SnapshotToProto(h.clock.current()), nil
 }
 
 // WatchAttestation implements pluginv1.HostServer.
@@ -177,7 +178,7 @@ func (h *testHost) WatchAttestation(_ *pluginv1.AttestationRequest, stream plugi
 		case <-stream.Context().Done():
 			return nil
 		case s := <-ch:
-			if err := stream.Send(plugin.SnapshotToProto(s)); err != nil {
+			if err := stream.Send(pluginhost.SnapshotToProto(s)); err != nil {
 				return err
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/aunsorm/aunsorm/sdk/plugin"
+	"github.com/aunsorm/aunsorm/sdk/pluginhost"
 	"github.com/aunsorm/aunsorm/sdk/proto/pluginv1"
 )
 
@@ -56,7 +57,7 @@ func validate(ctx context.Context, opts Options) error {
 	if name == "" {
 		name = client.Descriptor().Kind
 	}
-	return client.Configure(ctx, &plugin.ConfigureRequest{
+	return client.Configure(ctx, &pluginhost.ConfigureRequest{
 		ValidateOnly: true, InstanceName: name,
 		ConfigHcl: []byte(opts.Config), ConfigFilename: ConfigFilename, ConfigLine: 1, ConfigColumn: 1,
 	})

@@ -25,11 +25,22 @@ func system() Policy {
 	return p
 }
 
-func needLandlock(t *testing.T) int {
+// needLandlock returns the kernel's Landlock ABI version when it is at
+// least want. Otherwise the test is skipped on a developer's machine, and
+// fails under CI (env CI set), where a missing prerequisite must not pass
+// as a skip.
+func needLandlock(t *testing.T, want int) int {
 	t.Helper()
 	v, err := ABI()
-	if err != nil {
+	switch {
+	case err != nil && os.Getenv("CI") != "":
+		t.Fatalf("CI: no Landlock on this kernel: %v", err)
+	case err != nil:
 		t.Skipf("no Landlock on this kernel: %v", err)
+	case v < want && os.Getenv("CI") != "":
+		t.Fatalf("CI: the kernel's Landlock ABI is %d; this test needs %d", v, want)
+	case v < want:
+		t.Skipf("the kernel's Landlock ABI is %d; this test needs %d", v, want)
 	}
 	return v
 }
@@ -41,7 +52,7 @@ func sh(t *testing.T, p Policy, script string) (string, error) {
 }
 
 func TestConfinesFiles(t *testing.T) {
-	needLandlock(t)
+	needLandlock(t, 1)
 	root := t.TempDir()
 	ro, rw, other := filepath.Join(root, "ro"), filepath.Join(root, "rw"), filepath.Join(root, "other")
 	for _, d := range []string{ro, rw, other} {
@@ -80,7 +91,7 @@ func TestConfinesFiles(t *testing.T) {
 }
 
 func TestLauncherStaysUnconfined(t *testing.T) {
-	needLandlock(t)
+	needLandlock(t, 1)
 	dir := t.TempDir()
 	p := system()
 	for range 20 {
@@ -113,9 +124,7 @@ func TestLauncherStaysUnconfined(t *testing.T) {
 }
 
 func TestSignalsStayInside(t *testing.T) {
-	if needLandlock(t) < 6 {
-		t.Skip("signal scoping needs Landlock ABI 6")
-	}
+	needLandlock(t, 6) // signal scoping
 	// kill -0 only checks permission: refused outside the confinement.
 	if out, err := sh(t, system(), "kill -0 "+strconv.Itoa(os.Getpid())); err == nil {
 		t.Fatalf("a confined process could signal its launcher: %q", out)
@@ -126,7 +135,7 @@ func TestSignalsStayInside(t *testing.T) {
 }
 
 func TestMissingPath(t *testing.T) {
-	needLandlock(t)
+	needLandlock(t, 1)
 	p := system()
 	missing := filepath.Join(t.TempDir(), "nope")
 	p.Read = append(p.Read, missing)
@@ -152,7 +161,7 @@ func TestMissingPath(t *testing.T) {
 // The kernel sends a child's parent-death signal when the thread that
 // forked it ends, so that thread must outlive the child.
 func TestParentDeathSignalWaitsForRelease(t *testing.T) {
-	needLandlock(t)
+	needLandlock(t, 1)
 	cmd := exec.Command("/bin/sh", "-c", "sleep 0.3; echo alive")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	var out bytes.Buffer
@@ -171,9 +180,7 @@ func TestParentDeathSignalWaitsForRelease(t *testing.T) {
 // TCP connects are refused but to the listed ports; a TCP listener the
 // process inherited keeps accepting.
 func TestTCP(t *testing.T) {
-	if needLandlock(t) < 4 {
-		t.Skip("network rules need Landlock ABI 4")
-	}
+	needLandlock(t, 4) // network rules
 	open, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -2,17 +2,24 @@ package admin
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +27,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/aunsorm/aunsorm/daemon/internal/audit"
 	"github.com/aunsorm/aunsorm/daemon/internal/supervisor"
 	"github.com/aunsorm/aunsorm/sdk/apierror"
 )
@@ -33,17 +41,30 @@ type fakeController struct {
 	known     map[string]bool
 	reloaded  []string
 	config    map[string]any
+	filters   []audit.Filter
 }
 
 func (f *fakeController) Plugins() []supervisor.Info { return f.plugins }
 
-func (f *fakeController) AuditRecords(_ context.Context, after uint64, limit int) (AuditPage, error) {
+func (f *fakeController) AuditRecords(_ context.Context, flt audit.Filter) (AuditPage, error) {
+	f.mu.Lock()
+	f.filters = append(f.filters, flt)
+	f.mu.Unlock()
 	var recs []AuditRecord
-	for seq := after + 1; seq <= 3 && len(recs) < limit; seq++ {
+	for seq := flt.After + 1; seq <= 3 && len(recs) < flt.Limit; seq++ {
 		recs = append(recs, AuditRecord{Seq: seq, Action: "plugin.start"})
 	}
-	return AuditPage{Records: recs, Verified: 3, ChainOK: true}, nil
+	return AuditPage{Records: recs, Verified: 3, ChainOK: true, NextAfter: 3}, nil
 }
+
+func (f *fakeController) AuditVerify(context.Context) (AuditVerification, error) {
+	return AuditVerification{Verified: 2, FirstBad: 3, Error: "audit: chain broken at seq 3: hash does not match contents"}, nil
+}
+
+// fakeNow is the fake controller's attested time.
+var fakeNow = time.Date(2030, 6, 1, 12, 0, 0, 0, time.UTC)
+
+func (f *fakeController) Now() time.Time { return fakeNow }
 
 func (f *fakeController) Reload(context.Context) ([]supervisor.PluginChange, error) {
 	f.mu.Lock()
@@ -179,7 +200,7 @@ func TestRoutes(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFake(tc.reloadErr)
-			h := New(f, zerolog.Nop()).Handler()
+			h := New(f, zerolog.Nop()).h
 			rec, body := call(t, h, tc.method, tc.path, http.Header{apierror.RequestIDHeader: {"req-1"}})
 			if rec.Code != tc.status {
 				t.Fatalf("status %d, want %d: %s", rec.Code, tc.status, rec.Body)
@@ -212,7 +233,7 @@ func TestMethodNotAllowed(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFake(nil)
-			rec, body := call(t, New(f, zerolog.Nop()).Handler(), tc.method, tc.path, nil)
+			rec, body := call(t, New(f, zerolog.Nop()).h, tc.method, tc.path, nil)
 			if rec.Code != http.StatusMethodNotAllowed || body["error"] != "method_not_allowed" {
 				t.Fatalf("status %d body %v, want 405 method_not_allowed", rec.Code, body)
 			}
@@ -427,13 +448,17 @@ func TestServe(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- Serve(ctx, ln, New(newFake(nil), zerolog.Nop()).Handler()) }()
+	go func() {
+		done <- Serve(ctx, ln, New(newFake(nil), zerolog.Nop()).TokenHandler([]byte("0123456789abcdef")))
+	}()
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			return (&net.Dialer{}).DialContext(ctx, "unix", path)
 		},
 	}}
-	resp, err := client.Get("http://admin/v1/plugins")
+	req, _ := http.NewRequest(http.MethodGet, "http://admin/v1/plugins", nil)
+	req.Header.Set("Authorization", "Bearer 0123456789abcdef")
+	resp, err := client.Do(req)
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -455,7 +480,7 @@ func TestServe(t *testing.T) {
 }
 
 func TestAuditPage(t *testing.T) {
-	h := New(newFake(nil), zerolog.Nop()).Handler()
+	h := New(newFake(nil), zerolog.Nop()).h
 	tests := []struct {
 		name, query string
 		status      int
@@ -463,8 +488,16 @@ func TestAuditPage(t *testing.T) {
 	}{
 		{"ok/all", "", 200, 3},
 		{"ok/after-and-limit", "?after=1&limit=1", 200, 1},
+		{"ok/filters", "?source=daemon&action=plugin.*&since=2030-01-01T00:00:00Z&until=1h", 200, 3},
 		{"fail/bad-after", "?after=-1", 400, 0},
 		{"fail/limit-too-big", "?limit=5000", 400, 0},
+		{"fail/limit-zero", "?limit=0", 400, 0},
+		{"fail/unknown-parameter", "?sauce=x", 400, 0},
+		{"fail/repeated-parameter", "?source=a&source=b", 400, 0},
+		{"fail/bad-since", "?since=yesterday", 400, 0},
+		{"fail/negative-duration", "?since=-1h", 400, 0},
+		{"fail/since-after-until", "?since=1h&until=2h", 400, 0},
+		{"fail/long-source", "?source=" + strings.Repeat("a", audit.MaxNameLen+1), 400, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -479,4 +512,151 @@ func TestAuditPage(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAuditFilterParsed: the query reaches the controller as a filter;
+// a relative time counts back from the attested now.
+func TestAuditFilterParsed(t *testing.T) {
+	f := newFake(nil)
+	rec, body := call(t, New(f, zerolog.Nop()).h, http.MethodGet, "/v1/audit?after=7&limit=2&source=crypto&action=key.create&since=90m&until=2030-06-01T11:59:00Z", nil)
+	if rec.Code != 200 || body["next_after"] != float64(3) {
+		t.Fatalf("status %d body %v", rec.Code, body)
+	}
+	want := audit.Filter{After: 7, Limit: 2, Source: "crypto", Action: "key.create",
+		Since: fakeNow.Add(-90 * time.Minute), Until: time.Date(2030, 6, 1, 11, 59, 0, 0, time.UTC)}
+	if len(f.filters) != 1 || f.filters[0] != want {
+		t.Fatalf("filter %+v, want %+v", f.filters, want)
+	}
+}
+
+func TestAuditVerifyRoute(t *testing.T) {
+	h := New(newFake(nil), zerolog.Nop()).h
+	rec, body := call(t, h, http.MethodGet, "/v1/audit/verify", nil)
+	if rec.Code != 200 || body["first_bad_seq"] != float64(3) || body["chain_ok"] != false || body["verified_records"] != float64(2) {
+		t.Fatalf("status %d body %v", rec.Code, body)
+	}
+	if rec, _ := call(t, h, http.MethodGet, "/v1/audit/verify?x=1", nil); rec.Code != 400 {
+		t.Fatalf("verify with a parameter: %d", rec.Code)
+	}
+}
+
+// refusingController refuses every reload with diagnostics.
+type refusingController struct{ *fakeController }
+
+func (r refusingController) Reload(context.Context) ([]supervisor.PluginChange, error) {
+	return nil, &RefusedError{Diagnostics: []string{`c.hcl:3:5: Invalid value for "max_body_bytes": too small`, `c.hcl:9:3: Duplicate plugin block`}}
+}
+
+// TestReloadRefused: a file with errors is answered 409 reload_refused
+// with one diagnostic per entry, no changes, and the request id.
+func TestReloadRefused(t *testing.T) {
+	h := New(refusingController{newFake(nil)}, zerolog.Nop()).h
+	rec, body := call(t, h, http.MethodPost, "/v1/reload", http.Header{apierror.RequestIDHeader: {"req-9"}})
+	diags, _ := body["diagnostics"].([]any)
+	changes, isList := body["changes"].([]any)
+	if rec.Code != 409 || body["error"] != "reload_refused" || len(diags) != 2 || !isList || len(changes) != 0 || body["request_id"] != "req-9" {
+		t.Fatalf("status %d body %v", rec.Code, body)
+	}
+}
+
+// TestNoUnauthenticatedHandler: the API is reachable only through
+// TokenHandler; no exported method hands out the bare handler.
+func TestNoUnauthenticatedHandler(t *testing.T) {
+	handler := reflect.TypeFor[http.Handler]()
+	st := reflect.TypeFor[*Server]()
+	for i := range st.NumMethod() {
+		m := st.Method(i)
+		if m.Name == "TokenHandler" {
+			continue
+		}
+		for j := range m.Type.NumOut() {
+			if m.Type.Out(j).Implements(handler) {
+				t.Errorf("Server.%s returns an http.Handler without the token check", m.Name)
+			}
+		}
+	}
+}
+
+// TestMethodNotAllowedNamesAllowed: a 405 names the route's method in its
+// body and in Allow.
+func TestMethodNotAllowedNamesAllowed(t *testing.T) {
+	rec, body := call(t, New(newFake(nil), zerolog.Nop()).h, http.MethodDelete, "/v1/audit", nil)
+	if rec.Code != 405 || rec.Header().Get("Allow") != "GET" || !strings.Contains(body["error_description"].(string), "allowed: GET") {
+		t.Fatalf("status %d Allow %q body %v", rec.Code, rec.Header().Get("Allow"), body)
+	}
+}
+
+// testTLSConfig is a self-signed server certificate for 127.0.0.1.
+func testTLSConfig(t *testing.T) (*tls.Config, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Unix(0, 0), NotAfter: time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}, pool
+}
+
+func TestListenTCP(t *testing.T) {
+	cfg, pool := testTLSConfig(t)
+	t.Run("ok/loopback-plain", func(t *testing.T) {
+		ln, tlsOn, err := ListenTCP("127.0.0.1:0", nil)
+		if err != nil || tlsOn {
+			t.Fatalf("ListenTCP = %v, tls %v", err, tlsOn)
+		}
+		ln.Close()
+	})
+	t.Run("fail/wildcard-without-tls", func(t *testing.T) {
+		ln, _, err := ListenTCP("0.0.0.0:0", nil)
+		if !errors.Is(err, ErrInsecureListener) {
+			if ln != nil {
+				ln.Close()
+			}
+			t.Fatalf("ListenTCP = %v, want ErrInsecureListener", err)
+		}
+	})
+	t.Run("ok/wildcard-serves-tls-only", func(t *testing.T) {
+		ln, tlsOn, err := ListenTCP("0.0.0.0:0", cfg)
+		if err != nil || !tlsOn {
+			t.Fatalf("ListenTCP = %v, tls %v", err, tlsOn)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			done <- Serve(ctx, ln, New(newFake(nil), zerolog.Nop()).TokenHandler([]byte("0123456789abcdef")))
+		}()
+		defer func() { cancel(); <-done }()
+		port := ln.Addr().(*net.TCPAddr).Port
+		url := fmt.Sprintf("https://127.0.0.1:%d/v1/plugins", port)
+		client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+		defer client.CloseIdleConnections()
+		req, _ := http.NewRequest(http.MethodGet, url, nil)
+		req.Header.Set("Authorization", "Bearer 0123456789abcdef")
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+		plain := &http.Client{Timeout: 10 * time.Second}
+		if resp, err := plain.Get(fmt.Sprintf("http://127.0.0.1:%d/v1/plugins", port)); err == nil {
+			defer resp.Body.Close()
+			if resp.StatusCode == 200 {
+				t.Fatal("plain HTTP served on a non-loopback listener")
+			}
+		}
+	})
 }

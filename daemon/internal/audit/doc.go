@@ -41,6 +41,14 @@
 // or not printable UTF-8; whose Details are longer than MaxDetailsLen bytes,
 // not valid UTF-8, or not a single JSON object; or whose Time cannot be
 // expressed in Unix nanoseconds (outside the years 1678 to 2262). A zero Time
-// is replaced by the current time. Details are stored in compact form (JSON
+// is replaced by the Log's clock (WithClock): the daemon passes its attested
+// clock, so its own records and the plugins' are stamped with attested time.
+//
+// # Reading
+//
+// Query pages through the records with filters (source, action or a family
+// of actions, time range). VerifyPrefix checks only the records appended
+// since its last call, for status on every page; Verify re-reads the whole
+// chain. Details are stored in compact form (JSON
 // whitespace removed, key order kept).
 package audit

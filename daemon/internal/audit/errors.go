@@ -4,13 +4,13 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/aunsorm/aunsorm/sdk/plugin"
+	"github.com/aunsorm/aunsorm/sdk/pluginhost"
 )
 
 var (
 	// ErrInvalidEvent reports an event that fails validation; nothing was
 	// written. It is the SDK's error, so one test serves both sides.
-	ErrInvalidEvent = plugin.ErrInvalidAuditEvent
+	ErrInvalidEvent = pluginhost.ErrInvalidAuditEvent
 
 	// ErrChainBroken reports a record whose sequence number, PrevHash or Hash
 	// does not follow from the records before it. It comes wrapped in a

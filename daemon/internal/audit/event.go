@@ -6,18 +6,18 @@ import (
 	"math"
 	"time"
 
-	"github.com/aunsorm/aunsorm/sdk/plugin"
+	"github.com/aunsorm/aunsorm/sdk/pluginhost"
 )
 
 // Limits on the fields of an Event, in bytes: the SDK's, which plugins and
 // plugintest check against too.
 const (
 	// MaxNameLen bounds Source and Action.
-	MaxNameLen = plugin.MaxAuditNameLen
+	MaxNameLen = pluginhost.MaxAuditNameLen
 	// MaxTextLen bounds Subject and Outcome.
-	MaxTextLen = plugin.MaxAuditTextLen
+	MaxTextLen = pluginhost.MaxAuditTextLen
 	// MaxDetailsLen bounds Details.
-	MaxDetailsLen = plugin.MaxAuditDetailsLen
+	MaxDetailsLen = pluginhost.MaxAuditDetailsLen
 )
 
 // SourceDaemon is the Source of the events the daemon appends itself.
@@ -58,19 +58,19 @@ func normalize(e Event, now func() time.Time) (Event, error) {
 		return Event{}, fmt.Errorf("%w: time outside the unix nanosecond range", ErrInvalidEvent)
 	}
 	e.Time = time.Unix(0, e.Time.UnixNano()).UTC()
-	if err := plugin.CheckAuditName("source", e.Source); err != nil {
+	if err := pluginhost.CheckAuditName("source", e.Source); err != nil {
 		return Event{}, err
 	}
-	if err := plugin.CheckAuditName("action", e.Action); err != nil {
+	if err := pluginhost.CheckAuditName("action", e.Action); err != nil {
 		return Event{}, err
 	}
-	if err := plugin.CheckAuditText("subject", e.Subject); err != nil {
+	if err := pluginhost.CheckAuditText("subject", e.Subject); err != nil {
 		return Event{}, err
 	}
-	if err := plugin.CheckAuditText("outcome", e.Outcome); err != nil {
+	if err := pluginhost.CheckAuditText("outcome", e.Outcome); err != nil {
 		return Event{}, err
 	}
-	details, err := plugin.CompactAuditDetails(e.Details)
+	details, err := pluginhost.CompactAuditDetails(e.Details)
 	if err != nil {
 		return Event{}, err
 	}

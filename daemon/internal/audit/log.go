@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"time"
 
@@ -47,16 +48,44 @@ type Log struct {
 	mu sync.Mutex
 	// now supplies the time of events appended without one.
 	now func() time.Time
+
+	// prefixMu guards prefix, the records VerifyPrefix has already checked.
+	prefixMu sync.Mutex
+	prefix   verifiedPrefix
+}
+
+// verifiedPrefix is the run of records 1..seq already checked; hash is the
+// Hash of record seq (zero when seq is 0).
+type verifiedPrefix struct {
+	seq  uint64
+	hash [32]byte
+}
+
+// Option configures Open.
+type Option func(*Log)
+
+// WithClock stamps events appended without a Time with now. The daemon
+// passes its attested clock; the default is the local clock.
+func WithClock(now func() time.Time) Option {
+	return func(l *Log) {
+		if now != nil {
+			l.now = now
+		}
+	}
 }
 
 // Open opens (creating if needed) the audit log stored in the SQLite file at
 // path. The caller must Close it.
-func Open(ctx context.Context, path string) (*Log, error) {
+func Open(ctx context.Context, path string, opts ...Option) (*Log, error) {
 	db, err := store.Open(ctx, store.Options{Path: path, Migrations: migrations})
 	if err != nil {
 		return nil, fmt.Errorf("audit: open: %w", err)
 	}
-	return &Log{db: db, now: time.Now}, nil
+	l := &Log{db: db, now: time.Now}
+	for _, o := range opts {
+		o(l)
+	}
+	return l, nil
 }
 
 // Close closes the log.
@@ -147,16 +176,46 @@ func (l *Log) List(ctx context.Context, afterSeq uint64, limit int) ([]Record, e
 // and that each Hash matches its record's contents. It returns the number of
 // records verified: all of them when the error is nil, otherwise those before
 // the first broken link, which the error (a *ChainError matching
-// ErrChainBroken) locates.
+// ErrChainBroken) locates. The prefix VerifyPrefix trusts is reset to what
+// this walk verified.
 func (l *Log) Verify(ctx context.Context) (uint64, error) {
-	rows, err := l.db.SQL().QueryContext(ctx, `SELECT `+recordColumns+` FROM audit_log ORDER BY seq`)
+	l.prefixMu.Lock()
+	defer l.prefixMu.Unlock()
+	p, err := l.verifyFrom(ctx, verifiedPrefix{})
+	l.prefix = p
+	return p.seq, err
+}
+
+// VerifyPrefix verifies what was appended since the last call: records
+// already verified (by this Log, in this process) are not read again, so a
+// call costs what is new, not the whole log. It reports like Verify. A
+// record changed inside the verified prefix after it was checked is found
+// by Verify, which re-reads everything.
+func (l *Log) VerifyPrefix(ctx context.Context) (uint64, error) {
+	l.prefixMu.Lock()
+	defer l.prefixMu.Unlock()
+	p, err := l.verifyFrom(ctx, l.prefix)
+	l.prefix = p
+	return p.seq, err
+}
+
+// verifyFrom checks the records after the verified prefix from and returns
+// the longer prefix it verified.
+func (l *Log) verifyFrom(ctx context.Context, from verifiedPrefix) (verifiedPrefix, error) {
+	if from.seq >= math.MaxInt64 {
+		return from, nil
+	}
+	rows, err := l.db.SQL().QueryContext(ctx, l.db.Rebind(`SELECT `+recordColumns+` FROM audit_log WHERE seq > ? ORDER BY seq`), int64(from.seq))
 	if err != nil {
-		return 0, fmt.Errorf("audit: verify: %w", err)
+		return from, fmt.Errorf("audit: verify: %w", err)
 	}
 	defer rows.Close()
 	var (
-		verified uint64
-		prev     [32]byte
+		verified = from.seq
+		prev     = from.hash
+		done     = func(err error) (verifiedPrefix, error) {
+			return verifiedPrefix{seq: verified, hash: prev}, err
+		}
 	)
 	for rows.Next() {
 		rec, err := scanRecord(rows)
@@ -167,26 +226,116 @@ func (l *Log) Verify(ctx context.Context) (uint64, error) {
 					// A sequence number below 1 sorts first.
 					ce.Seq = verified + 1
 				}
-				return verified, ce
+				return done(ce)
 			}
-			return verified, fmt.Errorf("audit: verify: %w", err)
+			return done(fmt.Errorf("audit: verify: %w", err))
 		}
 		want := verified + 1
 		switch {
 		case rec.Seq != want:
-			return verified, &ChainError{Seq: want, Reason: "record missing"}
+			return done(&ChainError{Seq: want, Reason: "record missing"})
 		case rec.PrevHash != prev:
-			return verified, &ChainError{Seq: rec.Seq, Reason: "previous hash does not match"}
+			return done(&ChainError{Seq: rec.Seq, Reason: "previous hash does not match"})
 		case rec.ComputeHash() != rec.Hash:
-			return verified, &ChainError{Seq: rec.Seq, Reason: "hash does not match contents"}
+			return done(&ChainError{Seq: rec.Seq, Reason: "hash does not match contents"})
 		}
 		prev = rec.Hash
 		verified = rec.Seq
 	}
 	if err := rows.Err(); err != nil {
-		return verified, fmt.Errorf("audit: verify: %w", err)
+		return done(fmt.Errorf("audit: verify: %w", err))
 	}
-	return verified, nil
+	return done(nil)
+}
+
+// Filter selects records for Query. Zero fields select everything.
+type Filter struct {
+	// After skips records with Seq up to and including it.
+	After uint64
+	// Limit bounds the page as List does (DefaultListLimit, MaxListLimit).
+	Limit int
+	// Source keeps records of one source: a plugin name or SourceDaemon.
+	Source string
+	// Action keeps records of one action (event name), such as
+	// "plugin.swap"; a trailing ".*" keeps a family ("plugin.*").
+	Action string
+	// Since keeps records at or after it; Until those strictly before it.
+	Since, Until time.Time
+}
+
+// Query returns up to f.Limit records matching f, oldest first, and next:
+// the sequence number to pass as After for the next page. next advances
+// past records that did not match too, so a follower polling with it reads
+// each record once however selective the filter.
+func (l *Log) Query(ctx context.Context, f Filter) (recs []Record, next uint64, err error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = DefaultListLimit
+	}
+	limit = min(limit, MaxListLimit)
+	if f.After >= math.MaxInt64 {
+		return nil, f.After, nil
+	}
+	// The head first: every record up to it is committed (appends are
+	// serialised), so a page that ends short may skip to it.
+	head, err := l.Head(ctx)
+	if err != nil {
+		return nil, f.After, err
+	}
+	q := `SELECT ` + recordColumns + ` FROM audit_log WHERE seq > ? AND seq <= ?`
+	args := []any{int64(f.After), int64(head.Seq)}
+	if f.Source != "" {
+		q += ` AND source = ?`
+		args = append(args, f.Source)
+	}
+	if family, ok := strings.CutSuffix(f.Action, ".*"); ok {
+		q += ` AND substr(action, 1, ?) = ?`
+		args = append(args, len(family)+1, family+".")
+	} else if f.Action != "" {
+		q += ` AND action = ?`
+		args = append(args, f.Action)
+	}
+	if !f.Since.IsZero() {
+		q += ` AND time_ns >= ?`
+		args = append(args, clampNanos(f.Since))
+	}
+	if !f.Until.IsZero() {
+		q += ` AND time_ns < ?`
+		args = append(args, clampNanos(f.Until))
+	}
+	q += ` ORDER BY seq LIMIT ?`
+	args = append(args, limit)
+	rows, err := l.db.SQL().QueryContext(ctx, l.db.Rebind(q), args...)
+	if err != nil {
+		return nil, f.After, fmt.Errorf("audit: query: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		rec, err := scanRecord(rows)
+		if err != nil {
+			return nil, f.After, fmt.Errorf("audit: query: %w", err)
+		}
+		recs = append(recs, rec)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, f.After, fmt.Errorf("audit: query: %w", err)
+	}
+	next = max(f.After, head.Seq)
+	if len(recs) == limit {
+		next = recs[len(recs)-1].Seq
+	}
+	return recs, next, nil
+}
+
+// clampNanos returns t as Unix nanoseconds, clamped to the int64 range.
+func clampNanos(t time.Time) int64 {
+	switch {
+	case t.Before(minTime):
+		return math.MinInt64
+	case t.After(maxTime):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
 }
 
 // querier is what headOf needs from a *sql.DB or a *sql.Tx.

@@ -21,8 +21,8 @@ func TestDocsCoverEverything(t *testing.T) {
 	}
 	vars := []string{
 		EnvDataDir, EnvLogLevel, EnvLogFormat, EnvGatewayListen, EnvGatewayTLS,
-		EnvGatewayTLSCertFile, EnvGatewayTLSKeyFile, EnvClockMaxAgeSecs, EnvClockSource,
-		EnvClockRefreshURL, EnvCalibrationFingerprint, EnvRNGReseedInterval,
+		EnvGatewayTLSCertFile, EnvGatewayTLSKeyFile, EnvClockMaxAge, EnvClockMaxAgeSecs, EnvClockSource,
+		EnvClockRefreshURL, EnvClockAuthorityFingerprint, EnvCalibrationFingerprint, EnvRNGReseedInterval,
 		EnvAdminSocket, EnvAdminListen, EnvAdminTokenFile, "AUNSORM_PLUGIN_<NAME>_LISTEN",
 	}
 	for _, v := range vars {

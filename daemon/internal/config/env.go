@@ -13,26 +13,35 @@ import (
 // Environment variables that override the file. Values are trimmed of
 // surrounding white space; an empty value counts as unset.
 const (
-	EnvDataDir                = "AUNSORM_DATA_DIR"
-	EnvLogLevel               = "AUNSORM_LOG_LEVEL"
-	EnvLogFormat              = "AUNSORM_LOG_FORMAT"
-	EnvLogFlushInterval       = "AUNSORM_LOG_FLUSH_INTERVAL"
-	EnvGatewayListen          = "AUNSORM_GATEWAY_LISTEN"
-	EnvGatewayTLS             = "AUNSORM_GATEWAY_TLS"
-	EnvGatewayTLSCertFile     = "AUNSORM_GATEWAY_TLS_CERT_FILE"
-	EnvGatewayTLSKeyFile      = "AUNSORM_GATEWAY_TLS_KEY_FILE"
-	EnvClockMaxAgeSecs        = "AUNSORM_CLOCK_MAX_AGE_SECS"
-	EnvClockSource            = "AUNSORM_CLOCK_SOURCE"
-	EnvClockRefreshURL        = "AUNSORM_CLOCK_REFRESH_URL"
-	EnvCalibrationFingerprint = "AUNSORM_CALIBRATION_FINGERPRINT"
-	EnvRNGReseedInterval      = "AUNSORM_RNG_RESEED_INTERVAL"
-	EnvAdminSocket            = "AUNSORM_ADMIN_SOCKET"
-	EnvAdminListen            = "AUNSORM_ADMIN_LISTEN"
-	EnvAdminTokenFile         = "AUNSORM_ADMIN_TOKEN_FILE"
+	EnvDataDir                   = "AUNSORM_DATA_DIR"
+	EnvLogLevel                  = "AUNSORM_LOG_LEVEL"
+	EnvLogFormat                 = "AUNSORM_LOG_FORMAT"
+	EnvLogFlushInterval          = "AUNSORM_LOG_FLUSH_INTERVAL"
+	EnvGatewayListen             = "AUNSORM_GATEWAY_LISTEN"
+	EnvGatewayTLS                = "AUNSORM_GATEWAY_TLS"
+	EnvGatewayTLSCertFile        = "AUNSORM_GATEWAY_TLS_CERT_FILE"
+	EnvGatewayTLSKeyFile         = "AUNSORM_GATEWAY_TLS_KEY_FILE"
+	EnvClockMaxAge               = "AUNSORM_CLOCK_MAX_AGE"
+	EnvClockSource               = "AUNSORM_CLOCK_SOURCE"
+	EnvClockRefreshURL           = "AUNSORM_CLOCK_REFRESH_URL"
+	EnvClockAuthorityFingerprint = "AUNSORM_CLOCK_AUTHORITY_FINGERPRINT"
+	EnvRNGReseedInterval         = "AUNSORM_RNG_RESEED_INTERVAL"
+	EnvAdminSocket               = "AUNSORM_ADMIN_SOCKET"
+	EnvAdminListen               = "AUNSORM_ADMIN_LISTEN"
+	EnvAdminTokenFile            = "AUNSORM_ADMIN_TOKEN_FILE"
 	// EnvStrict is not read by the daemon: it is forwarded into every
 	// plugin's environment (plugins inherit nothing else), where plugins
 	// with a strict mode (pqc) honour it. A block's own env entry wins.
 	EnvStrict = "AUNSORM_STRICT"
+)
+
+// Older names kept as documented aliases. Each sets what its new name sets;
+// setting both to different values is an error.
+const (
+	// EnvClockMaxAgeSecs is the alias of EnvClockMaxAge in whole seconds.
+	EnvClockMaxAgeSecs = "AUNSORM_CLOCK_MAX_AGE_SECS"
+	// EnvCalibrationFingerprint is the alias of EnvClockAuthorityFingerprint.
+	EnvCalibrationFingerprint = "AUNSORM_CALIBRATION_FINGERPRINT"
 )
 
 // PluginListenEnv returns the variable that overrides a plugin's listen
@@ -66,10 +75,13 @@ func (p *parser) applyEnv() {
 	p.envDuration(EnvLogFlushInterval, "log.flush_interval", &c.Log.FlushInterval)
 	p.envString(EnvGatewayListen, "gateway.listen", &c.Gateway.Listen)
 	p.envTLS()
-	p.envSeconds(EnvClockMaxAgeSecs, "clock.max_age", &c.Clock.MaxAge)
+	p.envClockMaxAge()
 	p.envString(EnvClockSource, "clock.source", &c.Clock.Source)
 	p.envString(EnvClockRefreshURL, "clock.refresh_url", &c.Clock.RefreshURL)
-	p.envString(EnvCalibrationFingerprint, "clock.authority_fingerprint", &c.Clock.AuthorityFingerprint)
+	p.envAliasConflict(EnvClockAuthorityFingerprint, EnvCalibrationFingerprint, strings.EqualFold)
+	if !p.envString(EnvClockAuthorityFingerprint, "clock.authority_fingerprint", &c.Clock.AuthorityFingerprint) {
+		p.envString(EnvCalibrationFingerprint, "clock.authority_fingerprint", &c.Clock.AuthorityFingerprint)
+	}
 	p.envDuration(EnvRNGReseedInterval, "rng.reseed_interval", &c.RNG.ReseedInterval)
 	p.envString(EnvAdminSocket, "admin.socket", &c.Admin.Socket)
 	p.envString(EnvAdminListen, "admin.listen", &c.Admin.Listen)
@@ -113,18 +125,53 @@ func (p *parser) envString(name, key string, dst *string) bool {
 	return true
 }
 
-func (p *parser) envSeconds(name, key string, dst *time.Duration) {
-	v := p.lookup(name)
+// envClockMaxAge applies AUNSORM_CLOCK_MAX_AGE (a duration, as in HCL) or
+// its alias AUNSORM_CLOCK_MAX_AGE_SECS (whole seconds).
+func (p *parser) envClockMaxAge() {
+	const key = "clock.max_age"
+	dst := &p.cfg.Clock.MaxAge
+	sameAge := func(d, secs string) bool {
+		a, problem := parseDuration(d)
+		b, ok := parseSeconds(secs)
+		return problem == "" && ok && a == b
+	}
+	p.envAliasConflict(EnvClockMaxAge, EnvClockMaxAgeSecs, sameAge)
+	if p.lookup(EnvClockMaxAge) != "" {
+		p.envDuration(EnvClockMaxAge, key, dst)
+		return
+	}
+	v := p.lookup(EnvClockMaxAgeSecs)
 	if v == "" {
 		return
 	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || n < 0 || n > math.MaxInt64/int64(time.Second) {
-		p.envErr(name, fmt.Sprintf("%q is not a whole, non-negative number of seconds.", truncate(v)))
+	d, ok := parseSeconds(v)
+	if !ok {
+		p.envErr(EnvClockMaxAgeSecs, fmt.Sprintf("%q is not a whole, non-negative number of seconds (%s takes a duration such as \"30s\").", truncate(v), EnvClockMaxAge))
 		return
 	}
-	*dst = time.Duration(n) * time.Second
-	p.from[key] = source{env: name}
+	*dst = d
+	p.from[key] = source{env: EnvClockMaxAgeSecs}
+}
+
+// parseSeconds parses a whole, non-negative number of seconds.
+func parseSeconds(v string) (time.Duration, bool) {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 || n > math.MaxInt64/int64(time.Second) {
+		return 0, false
+	}
+	return time.Duration(n) * time.Second, true
+}
+
+// envAliasConflict reports an error when a variable and its older alias
+// are both set to values that differ (same compares them), and reports
+// whether it did.
+func (p *parser) envAliasConflict(name, alias string, same func(v, aliasV string) bool) bool {
+	v, av := p.lookup(name), p.lookup(alias)
+	if v == "" || av == "" || same(v, av) {
+		return false
+	}
+	p.envErr(alias, fmt.Sprintf("%s is the older name of %s; both are set, to different values. Unset %s.", alias, name, alias))
+	return true
 }
 
 func (p *parser) envDuration(name, key string, dst *time.Duration) {

@@ -59,9 +59,17 @@ plugin "my-hsm" {
 		{"ok/tls-files-from-env", map[string]string{EnvGatewayTLSCertFile: "/e/c.pem", EnvGatewayTLSKeyFile: "/e/k.pem"}, func(c *Config) bool {
 			return c.Gateway.TLS.Mode == TLSFiles && c.Gateway.TLS.CertFile == "/e/c.pem" && c.Gateway.TLS.KeyFile == "/e/k.pem"
 		}},
-		{"ok/clock-max-age", map[string]string{EnvClockMaxAgeSecs: "90"}, func(c *Config) bool { return c.Clock.MaxAge == 90*time.Second }},
+		{"ok/clock-max-age", map[string]string{EnvClockMaxAge: "1m30s"}, func(c *Config) bool { return c.Clock.MaxAge == 90*time.Second }},
+		{"ok/clock-max-age-alias-seconds", map[string]string{EnvClockMaxAgeSecs: "90"}, func(c *Config) bool { return c.Clock.MaxAge == 90*time.Second }},
+		{"ok/clock-max-age-both-agree", map[string]string{EnvClockMaxAge: "90s", EnvClockMaxAgeSecs: "90"}, func(c *Config) bool { return c.Clock.MaxAge == 90*time.Second }},
+		{"ok/clock-fingerprint", map[string]string{EnvClockAuthorityFingerprint: fp}, func(c *Config) bool {
+			return c.Clock.AuthorityFingerprint == strings.ToLower(fp)
+		}},
+		{"ok/clock-fingerprint-alias", map[string]string{EnvCalibrationFingerprint: fp}, func(c *Config) bool {
+			return c.Clock.AuthorityFingerprint == strings.ToLower(fp)
+		}},
 		{"ok/clock-remote", map[string]string{
-			EnvClockSource: "remote", EnvClockRefreshURL: "https://t.example/a", EnvCalibrationFingerprint: fp,
+			EnvClockSource: "remote", EnvClockRefreshURL: "https://t.example/a", EnvClockAuthorityFingerprint: fp,
 		}, func(c *Config) bool {
 			return c.Clock.Source == ClockRemote && c.Clock.RefreshURL == "https://t.example/a" &&
 				c.Clock.AuthorityFingerprint == strings.ToLower(fp)
@@ -95,7 +103,16 @@ func TestEnvErrors(t *testing.T) {
 		want []string
 	}{
 		{"fail/max-age-not-integer", map[string]string{EnvClockMaxAgeSecs: "30s"}, []string{
-			`AUNSORM_CLOCK_MAX_AGE_SECS: Invalid AUNSORM_CLOCK_MAX_AGE_SECS: "30s" is not a whole, non-negative number of seconds.`}},
+			`AUNSORM_CLOCK_MAX_AGE_SECS: Invalid AUNSORM_CLOCK_MAX_AGE_SECS: "30s" is not a whole, non-negative number of seconds (AUNSORM_CLOCK_MAX_AGE takes a duration such as "30s").`}},
+		{"fail/max-age-not-duration", map[string]string{EnvClockMaxAge: "30"}, []string{
+			`AUNSORM_CLOCK_MAX_AGE: Invalid AUNSORM_CLOCK_MAX_AGE: "30" is not a duration`}},
+		{"fail/max-age-below-minimum", map[string]string{EnvClockMaxAge: "500ms"}, []string{
+			"AUNSORM_CLOCK_MAX_AGE: Invalid duration: Set by environment variable AUNSORM_CLOCK_MAX_AGE. max_age must be at least 1s."}},
+		{"fail/max-age-alias-conflict", map[string]string{EnvClockMaxAge: "30s", EnvClockMaxAgeSecs: "60"}, []string{
+			"AUNSORM_CLOCK_MAX_AGE_SECS: Invalid AUNSORM_CLOCK_MAX_AGE_SECS: AUNSORM_CLOCK_MAX_AGE_SECS is the older name of AUNSORM_CLOCK_MAX_AGE; both are set, to different values."}},
+		{"fail/fingerprint-alias-conflict", map[string]string{EnvClockAuthorityFingerprint: strings.Repeat("a", 64), EnvCalibrationFingerprint: strings.Repeat("b", 64)}, []string{
+			"AUNSORM_CALIBRATION_FINGERPRINT: Invalid AUNSORM_CALIBRATION_FINGERPRINT: AUNSORM_CALIBRATION_FINGERPRINT is the older name of AUNSORM_CLOCK_AUTHORITY_FINGERPRINT"}},
+		{"fail/fingerprint-new-name", map[string]string{EnvClockAuthorityFingerprint: "xyz"}, []string{"AUNSORM_CLOCK_AUTHORITY_FINGERPRINT: Invalid authority fingerprint"}},
 		{"fail/max-age-negative", map[string]string{EnvClockMaxAgeSecs: "-1"}, []string{"AUNSORM_CLOCK_MAX_AGE_SECS: Invalid AUNSORM_CLOCK_MAX_AGE_SECS"}},
 		{"fail/max-age-zero", map[string]string{EnvClockMaxAgeSecs: "0"}, []string{
 			"AUNSORM_CLOCK_MAX_AGE_SECS: Invalid duration: Set by environment variable AUNSORM_CLOCK_MAX_AGE_SECS. max_age must be at least 1s."}},

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -27,7 +28,11 @@ func TestLoad(t *testing.T) {
 	noexec := writeFile(t, dir, "bin/noexec", "", 0o644)
 	cert := writeFile(t, dir, "tls/cert.pem", "", 0o644)
 	key := writeFile(t, dir, "tls/key.pem", "", 0o600)
-	token := writeFile(t, dir, "admin.token", "", 0o600)
+	token := writeFile(t, dir, "admin.token", "0123456789abcdef0123\n", 0o600)
+	shortToken := writeFile(t, dir, "short.token", "12345\n", 0o600)
+	spacedToken := writeFile(t, dir, "spaced.token", "0123456789 abcdef0123\n", 0o600)
+	groupToken := writeFile(t, dir, "group.token", "0123456789abcdef0123\n", 0o640)
+	worldToken := writeFile(t, dir, "world.token", "0123456789abcdef0123\n", 0o604)
 	missing := filepath.Join(dir, "missing")
 
 	plugin := func(command string) string {
@@ -53,6 +58,11 @@ func TestLoad(t *testing.T) {
 		{"fail/cert-missing", tls(missing, key), []string{"c.hcl:3:17: TLS certificate not found"}},
 		{"fail/key-missing", tls(cert, missing), []string{"c.hcl:4:16: TLS key not found"}},
 		{"fail/token-missing", admin(missing), []string{"c.hcl:3:16: Admin token file not found"}},
+		{"fail/token-short", admin(shortToken), []string{`c.hcl:3:16: Admin token file not usable: the token in "` + shortToken + `" has 5 characters; at least 16 are required.`}},
+		{"fail/token-two-words", admin(spacedToken), []string{"c.hcl:3:16: Admin token file not usable: the token in"}},
+		{"fail/token-group-readable", admin(groupToken), []string{`c.hcl:3:16: Admin token file not usable: "` + groupToken + `" is accessible by group or others (mode 0640); chmod 600 it.`}},
+		{"fail/token-world-readable", admin(worldToken), []string{"c.hcl:3:16: Admin token file not usable"}},
+		{"fail/token-directory", admin(dir), []string{"c.hcl:3:16: Admin token file not usable"}},
 		{"fail/all-errors-at-once", "gateway {\n  listen = 1\n}\n" + plugin(missing), []string{"c.hcl:2:12: Incorrect attribute value type", "c.hcl:5:13: Plugin binary not found"}},
 		{"fail/syntax-stops", "gateway {\n  listen = \n}\n" + plugin(missing), []string{"c.hcl:2:12: Invalid expression"}},
 	}
@@ -134,4 +144,56 @@ func TestLoadFileErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestReadAdminToken: serve reads token_file with the rules config
+// validate applies (checkAdminToken calls the same function), and no
+// error quotes the token.
+func TestReadAdminToken(t *testing.T) {
+	dir := t.TempDir()
+	const secret = "s3cret-token-0123456789"
+	tests := []struct {
+		name, content string
+		mode          os.FileMode
+		want          string // error substring; "" means success
+	}{
+		{"ok/trimmed", "  " + secret + "\n", 0o600, ""},
+		{"ok/owner-read-only", secret, 0o400, ""},
+		{"fail/short", "s3cret", 0o600, "has 6 characters; at least 16"},
+		{"fail/empty", "\n", 0o600, "has 0 characters"},
+		{"fail/long", strings.Repeat("a", MaxAdminTokenLen+1), 0o600, "longer than 4096"},
+		{"fail/two-words", secret + " " + secret, 0o600, "one word of visible ASCII"},
+		{"fail/control-character", secret + "\x01", 0o600, "one word of visible ASCII"},
+		{"fail/group-readable", secret, 0o640, "mode 0640"},
+		{"fail/others-readable", secret, 0o604, "mode 0604"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(tt.name, "/", "-"))
+			if err := os.WriteFile(path, []byte(tt.content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(path, tt.mode); err != nil {
+				t.Fatal(err)
+			}
+			token, err := ReadAdminToken(path)
+			if tt.want == "" {
+				if err != nil || string(token) != secret {
+					t.Fatalf("ReadAdminToken = %q, %v", token, err)
+				}
+				return
+			}
+			if err == nil || !errors.Is(err, ErrAdminToken) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "s3cret") {
+				t.Fatalf("the error quotes the token: %v", err)
+			}
+		})
+	}
+	t.Run("fail/missing", func(t *testing.T) {
+		if _, err := ReadAdminToken(filepath.Join(dir, "none")); !errors.Is(err, ErrAdminToken) || !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("error %v", err)
+		}
+	})
 }

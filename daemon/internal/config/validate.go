@@ -234,8 +234,11 @@ func (p *parser) validateAdmin() {
 				len(a.Socket), maxUnixSocketPath))
 	}
 	if a.Listen != "" {
-		if _, problem := parseListen(a.Listen); problem != "" {
+		if ep, problem := parseListen(a.Listen); problem != "" {
 			p.errAt("admin.listen", blk, "Invalid listen address", problem+".")
+		} else if !ep.loopback() && p.cfg.Gateway.TLS.Mode == TLSDisabled {
+			p.errAt("admin.listen", blk, "Admin listener needs TLS",
+				fmt.Sprintf("%q is not a loopback address, so the admin API would carry its bearer token in clear; it serves TLS with the gateway's certificate (the dev CA's or cert_file), which gateway.tls disables. Listen on 127.0.0.1 or ::1, or enable gateway TLS.", truncate(a.Listen)))
 		}
 		if a.TokenFile == "" {
 			p.errAt("admin.listen", blk, "Missing token_file",
@@ -257,8 +260,8 @@ func (p *parser) validatePlugins() {
 			p.errAt(key+".name", decl, "Invalid plugin name",
 				fmt.Sprintf("%q: a plugin name is 1 to 63 characters of a-z, 0-9 and '-', starting with a letter.", truncate(pl.Name)))
 		} else if first, dup := seen[pl.Name]; dup {
-			p.errAt(key+".name", decl, "Duplicate plugin",
-				fmt.Sprintf("A plugin named %q is already defined at %s.", pl.Name, posString(p.cfg.Plugins[first].DeclRange)))
+			p.errAt(key+".name", decl, "Duplicate plugin block",
+				fmt.Sprintf("A plugin block named %q is already defined at %s; each plugin name may appear once.", pl.Name, posString(p.cfg.Plugins[first].DeclRange)))
 		} else {
 			seen[pl.Name] = i
 		}
@@ -367,7 +370,12 @@ func (p *parser) validateListeners() {
 	if c.Admin.Listen != "" {
 		add("the admin API", "admin.listen", p.block("admin"), c.Admin.Listen)
 	}
+	named := map[string]bool{}
 	for i := range c.Plugins {
+		if named[c.Plugins[i].Name] {
+			continue // a duplicate block, reported as such: not also a clash
+		}
+		named[c.Plugins[i].Name] = true
 		if c.Plugins[i].Listen != "" {
 			add(fmt.Sprintf("plugin %q", c.Plugins[i].Name), fmt.Sprintf("plugin.%d.listen", i),
 				c.Plugins[i].DeclRange.Ptr(), c.Plugins[i].Listen)

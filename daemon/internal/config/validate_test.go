@@ -115,6 +115,8 @@ func TestParseErrors(t *testing.T) {
 		// Admin.
 		{"fail/admin-listen-without-token", "admin {\n  listen = \"127.0.0.1:50020\"\n}\n", []string{"t.hcl:2:12: Missing token_file"}},
 		{"fail/admin-token-without-listen", "admin {\n  token_file = \"t\"\n}\n", []string{"t.hcl:2:16: Unexpected token_file"}},
+		{"fail/admin-remote-without-tls", "gateway {\n  tls {\n    disabled = true\n  }\n}\nadmin {\n  listen = \"0.0.0.0:50020\"\n  token_file = \"t\"\n}\n", []string{`t.hcl:7:12: Admin listener needs TLS: "0.0.0.0:50020" is not a loopback address`}},
+		{"fail/admin-remote-host-without-tls", "gateway {\n  tls {\n    disabled = true\n  }\n}\nadmin {\n  listen = \"admin.example:50020\"\n  token_file = \"t\"\n}\n", []string{`t.hcl:7:12: Admin listener needs TLS`}},
 		{"fail/admin-bad-listen", "admin {\n  listen = \"x\"\n  token_file = \"t\"\n}\n", []string{"t.hcl:2:12: Invalid listen address"}},
 		{"fail/admin-socket-too-long", "admin {\n  socket = \"/" + strings.Repeat("s", 120) + "\"\n}\n", []string{"t.hcl:2:12: Invalid admin socket"}},
 		{"fail/admin-socket-default-too-long", "data_dir = \"/" + strings.Repeat("d", 110) + "\"\n", []string{"t.hcl:1:12: Invalid admin socket"}},
@@ -122,7 +124,8 @@ func TestParseErrors(t *testing.T) {
 		// Plugins.
 		{"fail/plugin-name-upper", "plugin \"Crypto\" {\n  command = \"x\"\n  listen = \"127.0.0.1:6000\"\n}\n", []string{`t.hcl:1:8: Invalid plugin name: "Crypto"`}},
 		{"fail/plugin-name-underscore", "plugin \"my_hsm\" {\n  command = \"x\"\n  listen = \"127.0.0.1:6000\"\n}\n", []string{"t.hcl:1:8: Invalid plugin name"}},
-		{"fail/duplicate-plugin", "plugin \"crypto\" {\n  command = \"a\"\n}\nplugin \"crypto\" {\n  command = \"b\"\n  listen = \"127.0.0.1:6000\"\n}\n", []string{`t.hcl:4:8: Duplicate plugin: A plugin named "crypto" is already defined at t.hcl:1:1.`}},
+		{"fail/duplicate-plugin", "plugin \"crypto\" {\n  command = \"a\"\n}\nplugin \"crypto\" {\n  command = \"b\"\n  listen = \"127.0.0.1:6000\"\n}\n", []string{`t.hcl:4:8: Duplicate plugin block: A plugin block named "crypto" is already defined at t.hcl:1:1; each plugin name may appear once.`}},
+		{"fail/duplicate-plugin-same-port", "plugin \"crypto\" {\n  command = \"a\"\n}\nplugin \"crypto\" {\n  command = \"a\"\n}\n", []string{`t.hcl:4:8: Duplicate plugin block: A plugin block named "crypto" is already defined at t.hcl:1:1`}},
 		{"fail/empty-command", "plugin \"crypto\" {\n  command = \"\"\n}\n", []string{"t.hcl:2:13: Invalid command"}},
 		{"fail/unknown-plugin-needs-listen", "plugin \"my-hsm\" {\n  command = \"x\"\n}\n", []string{`t.hcl:1:1: Missing listen address: Plugin "my-hsm" has no default port`}},
 		{"fail/plugin-bad-listen", "plugin \"crypto\" {\n  command = \"x\"\n  listen = \"50012\"\n}\n", []string{"t.hcl:3:12: Invalid listen address"}},
@@ -155,6 +158,8 @@ func TestParseAccepts(t *testing.T) {
 		src   string
 		check func(*Config) bool
 	}{
+		{"ok/admin-remote-with-dev-tls", "admin {\n  listen = \"0.0.0.0:50020\"\n  token_file = \"t\"\n}\n", func(c *Config) bool { return c.Admin.Listen == "0.0.0.0:50020" }},
+		{"ok/admin-loopback-without-tls", "gateway {\n  tls {\n    disabled = true\n  }\n}\nadmin {\n  listen = \"[::1]:50020\"\n  token_file = \"t\"\n}\n", func(c *Config) bool { return c.Admin.Listen == "[::1]:50020" }},
 		{"ok/null-is-unset", "gateway {\n  listen = null\n}\n", func(c *Config) bool { return c.Gateway.Listen == DefaultGatewayListen }},
 		{"ok/no-clash-different-ips", "plugin \"a\" {\n  command = \"x\"\n  listen = \"127.0.0.2:50010\"\n}\n", func(c *Config) bool { return c.Plugins[0].Listen == "127.0.0.2:50010" }},
 		{"ok/port-zero-never-clashes", "plugin \"a\" {\n  command = \"x\"\n  listen = \"127.0.0.1:0\"\n}\nplugin \"b\" {\n  command = \"x\"\n  listen = \"127.0.0.1:0\"\n}\n", func(c *Config) bool { return len(c.Plugins) == 2 }},

@@ -28,6 +28,7 @@ import (
 	"github.com/aunsorm/aunsorm/daemon/internal/audit"
 	"github.com/aunsorm/aunsorm/daemon/internal/upstream"
 	"github.com/aunsorm/aunsorm/sdk/plugin"
+	"github.com/aunsorm/aunsorm/sdk/pluginhost"
 	"github.com/aunsorm/aunsorm/sdk/proto/pluginv1"
 )
 
@@ -113,7 +114,7 @@ func (b *Binding) Attestation(context.Context, *pluginv1.AttestationRequest) (*p
 	if !ok {
 		return nil, status.Error(codes.Unavailable, "no clock snapshot yet")
 	}
-	return plugin.SnapshotToProto(doc.Snapshot), nil
+	return pluginhost.SnapshotToProto(doc.Snapshot), nil
 }
 
 // WatchAttestation implements pluginv1.HostServer.
@@ -125,7 +126,7 @@ func (b *Binding) WatchAttestation(_ *pluginv1.AttestationRequest, stream plugin
 		case <-stream.Context().Done():
 			return nil
 		case snap := <-ch:
-			if err := stream.Send(plugin.SnapshotToProto(snap)); err != nil {
+			if err := stream.Send(pluginhost.SnapshotToProto(snap)); err != nil {
 				return err
 			}
 		}
@@ -137,8 +138,9 @@ func (b *Binding) Audit(ctx context.Context, req *pluginv1.AuditRequest) (*plugi
 	if err := b.allow(plugin.ServiceAudit); err != nil {
 		return nil, err
 	}
+	// No Time: the log stamps the record with the daemon's attested clock.
 	rec, err := b.s.Audit.Append(ctx, audit.Event{
-		Time: time.Now(), Source: b.name, Action: req.Action, Subject: req.Subject,
+		Source: b.name, Action: req.Action, Subject: req.Subject,
 		Outcome: req.Outcome, Details: json.RawMessage(req.DetailsJson),
 	})
 	switch {

@@ -493,3 +493,26 @@ func TestPeer(t *testing.T) {
 		})
 	}
 }
+
+// TestAuditStampedByLogClock: a plugin's audit record carries the time of
+// the log's clock (the daemon's attested clock), not the host's local
+// time.Now.
+func TestAuditStampedByLogClock(t *testing.T) {
+	attested := time.Date(2033, 3, 3, 3, 3, 3, 0, time.UTC)
+	log, err := audit.Open(context.Background(), filepath.Join(t.TempDir(), "audit.db"), audit.WithClock(func() time.Time { return attested }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	s := New(Services{Rand: rand.Reader, Authority: newAuthority(t, "host-test", time.Minute), Audit: log,
+		Directory: &fakeDirectory{}, Log: zerolog.Nop()})
+	b := s.Bind("alice")
+	b.Declare([]string{plugin.ServiceAudit})
+	if _, err := b.Audit(context.Background(), &pluginv1.AuditRequest{Action: "key.rotate"}); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := log.List(context.Background(), 0, 1)
+	if err != nil || len(recs) != 1 || !recs[0].Time.Equal(attested) {
+		t.Fatalf("records %+v, %v; want time %v", recs, err, attested)
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"github.com/aunsorm/aunsorm/daemon/internal/host"
 	"github.com/aunsorm/aunsorm/daemon/internal/upstream"
 	"github.com/aunsorm/aunsorm/sdk/plugin"
+	"github.com/aunsorm/aunsorm/sdk/pluginhost"
 )
 
 // Plugin states reported in /health and the admin API.
@@ -63,12 +64,19 @@ type Managed struct {
 	lastError string
 	restarts  uint32
 	crashes   []time.Time
+	// nextAttempt is when the supervisor next tries to launch the plugin
+	// (local monotonic time; zero when no attempt is scheduled).
+	nextAttempt time.Time
+	// loopDelay is the current crash-loop back-off (zero when not looping).
+	loopDelay time.Duration
 }
 
 type instance struct {
-	client  *plugin.Client
+	client  *pluginhost.Client
 	desc    plugin.Descriptor
-	started time.Time
+	started time.Time // local, for the uptime
+	// startedAt is the attested time of the start, as reported.
+	startedAt time.Time
 }
 
 func (s *Supervisor) newManaged(spec config.Plugin) (*Managed, error) {
@@ -185,9 +193,14 @@ type Info struct {
 	Restarts  uint32    `json:"restarts"`
 	Started   time.Time `json:"started,omitzero"`
 	UptimeSec float64   `json:"uptime_seconds"`
-	SHA256    string    `json:"sha256"`
+	// NextAttempt is the attested time of the next launch attempt while
+	// the plugin waits in back-off (restarting or failed); NextAttemptSec
+	// is how far away it is.
+	NextAttempt    time.Time `json:"next_attempt,omitzero"`
+	NextAttemptSec float64   `json:"next_attempt_in_seconds,omitempty"`
+	SHA256         string    `json:"sha256"`
 	// Sandbox is the process's confinement: "landlock ABI n", "off" or
-	// "unavailable" (see plugin.Client.Sandbox).
+	// "unavailable" (see pluginhost.Client.Sandbox).
 	Sandbox   string   `json:"sandbox,omitempty"`
 	Listen    string   `json:"listener"`
 	Routes    []string `json:"routes"`
@@ -198,10 +211,15 @@ type Info struct {
 func (m *Managed) Info() Info {
 	m.stMu.Lock()
 	info := Info{Name: m.name, Status: m.status, Restarts: m.restarts, Listen: m.addr, LastError: m.lastError}
+	next := m.nextAttempt
 	m.stMu.Unlock()
+	if !next.IsZero() && info.Status != StatusRunning {
+		in := max(time.Until(next), 0)
+		info.NextAttempt, info.NextAttemptSec = m.s.opts.Now().Add(in).UTC(), in.Seconds()
+	}
 	if inst := m.current(); inst != nil {
 		info.Kind, info.Version, info.Routes = inst.desc.Kind, inst.desc.Version, inst.desc.Routes
-		info.SHA256, info.Started, info.Sandbox = inst.client.Digest(), inst.started, inst.client.Sandbox()
+		info.SHA256, info.Started, info.Sandbox = inst.client.Digest(), inst.startedAt, inst.client.Sandbox()
 		if info.Status == StatusRunning {
 			info.PID = inst.client.PID()
 			info.UptimeSec = time.Since(inst.started).Seconds()
@@ -214,11 +232,11 @@ func (m *Managed) Info() Info {
 // (an unset mode is auto); dataDir, when not empty, is the plugin's
 // writable data directory. A confined plugin cannot use the shared /tmp,
 // so unless its block sets TMPDIR it gets <dataDir>/tmp.
-func SandboxLaunch(lc *plugin.LaunchConfig, spec config.Plugin, dataDir string) error {
+func SandboxLaunch(lc *pluginhost.LaunchConfig, spec config.Plugin, dataDir string) error {
 	if spec.Sandbox.Mode == config.SandboxOff {
 		return nil
 	}
-	p := plugin.SandboxPolicy(dataDir, spec.Sandbox.Read, spec.Sandbox.Write, spec.Sandbox.Connect)
+	p := pluginhost.SandboxPolicy(dataDir, spec.Sandbox.Read, spec.Sandbox.Write, spec.Sandbox.Connect)
 	lc.Sandbox = &p
 	lc.SandboxRequired = spec.Sandbox.Mode == config.SandboxRequired
 	if _, set := spec.Env["TMPDIR"]; !set && dataDir != "" {
@@ -234,8 +252,8 @@ func SandboxLaunch(lc *plugin.LaunchConfig, spec config.Plugin, dataDir string) 
 // ConfigureRequest returns the part of a plugin's Configure request that
 // comes from its block: the instance name and its config body with where
 // it starts in the file (for the plugin's own diagnostics).
-func ConfigureRequest(spec config.Plugin) *plugin.ConfigureRequest {
-	return &plugin.ConfigureRequest{
+func ConfigureRequest(spec config.Plugin) *pluginhost.ConfigureRequest {
+	return &pluginhost.ConfigureRequest{
 		InstanceName:   spec.Name,
 		ConfigHcl:      spec.ConfigBody,
 		ConfigFilename: spec.ConfigRange.Filename,
@@ -260,7 +278,7 @@ func (m *Managed) start(ctx context.Context, spec config.Plugin) (*instance, err
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("plugin %q: data dir: %w", spec.Name, err)
 	}
-	lc := plugin.LaunchConfig{
+	lc := pluginhost.LaunchConfig{
 		Name: spec.Name, Command: spec.Command, Args: spec.Args, Env: spec.Environ(), SHA256: spec.SHA256,
 		Listener: m.lnFile, LocalListener: m.localFile, Host: m.binding, Logger: o.Log, StartTimeout: o.StartTimeout,
 		Digests: &m.s.digests,
@@ -268,7 +286,7 @@ func (m *Managed) start(ctx context.Context, spec config.Plugin) (*instance, err
 	if err := SandboxLaunch(&lc, spec, dataDir); err != nil {
 		return nil, err
 	}
-	client, err := plugin.Launch(ctx, lc)
+	client, err := pluginhost.Launch(ctx, lc)
 	if err != nil {
 		return nil, err
 	}
@@ -306,7 +324,7 @@ func (m *Managed) start(ctx context.Context, spec config.Plugin) (*instance, err
 	m.log.Info().Str("kind", desc.Kind).Str("version", desc.Version).Int("pid", client.PID()).
 		Str("listen", m.addr).Dur("launch_ms", launched).Dur("configure_ms", configured).
 		Dur("ready_ms", time.Since(t0)).Msg("plugin ready")
-	return &instance{client: client, desc: desc, started: time.Now()}, nil
+	return &instance{client: client, desc: desc, started: time.Now(), startedAt: o.Now().UTC()}, nil
 }
 
 // supervise watches the current instance until ctx ends: exit is polled
@@ -359,12 +377,18 @@ func (m *Managed) supervise(ctx context.Context) {
 }
 
 // recover relaunches after a crash or hang, with exponential backoff (the
-// first attempt is immediate), and gives up as "failed" when the plugin
-// crashes more than CrashLoopMax times within CrashLoopWindow.
+// first attempt is immediate, then BackoffInitial doubling to backoff_max).
+// A plugin that crashes more than max_crashes times within crash_window is
+// marked failed (crash-looping) and still retried, with a back-off that
+// starts at backoff_max and doubles up to CrashLoopBackoffMax, as a crash
+// loop back-off does; a reload retries at once. While it waits, the daemon
+// refuses connections on the socket (ADR 3) and Info reports the next
+// attempt. opMu is held only while launching, so a reload may swap the
+// plugin during a wait; recover then returns.
 func (m *Managed) recover(ctx context.Context, dead *instance, reason string) {
 	m.opMu.Lock()
-	defer m.opMu.Unlock()
-	if m.current() != dead { // swapped meanwhile: not a crash of the live instance
+	if m.current() != dead || m.Status() == StatusStopped { // swapped or stopped meanwhile: not a crash of the live instance
+		m.opMu.Unlock()
 		return
 	}
 	o := &m.s.opts
@@ -375,27 +399,27 @@ func (m *Managed) recover(ctx context.Context, dead *instance, reason string) {
 	m.s.audit(ctx, "plugin.crash", m, dead, reason, nil)
 	// Connections to the dead process are gone; start the new one clean.
 	m.upstream.Swap(m.newUpstream(nil)).Close()
+	m.opMu.Unlock()
 
 	delay := time.Duration(0)
 	for attempt := 1; ; attempt++ {
 		if m.crashLoop(k) {
-			m.setStatus(StatusFailed, fmt.Sprintf("crashed %d times within %s", k.MaxCrashes, k.CrashWindow))
-			m.log.Error().Msg("plugin crash-looping; marked failed until reload")
-			m.s.audit(ctx, "plugin.failed", m, dead, "crash_loop", nil)
-			// Nobody will accept on the socket until a reload: refuse what
-			// queues there so clients fail fast instead of hanging.
-			m.startRefusing()
+			delay = m.nextLoopDelay(k)
+			if m.Status() != StatusFailed {
+				m.setStatus(StatusFailed, fmt.Sprintf("crashed more than %d times within %s", k.MaxCrashes, k.CrashWindow))
+				m.log.Error().Dur("next_attempt_in", delay).Msg("plugin crash-looping; marked failed, retrying with back-off")
+				m.s.audit(ctx, "plugin.failed", m, dead, "crash_loop", map[string]any{"next_attempt_in_ms": delay.Milliseconds()})
+			}
+		} else {
+			m.resetLoopDelay()
+		}
+		if delay > 0 && !m.wait(ctx, delay) {
 			return
 		}
-		if delay > 0 {
-			m.startRefusing()
-			select {
-			case <-ctx.Done():
-				m.stopRefusing()
-				return
-			case <-time.After(delay):
-			}
-			m.stopRefusing()
+		m.opMu.Lock()
+		if m.current() != dead || m.Status() == StatusStopped || ctx.Err() != nil {
+			m.opMu.Unlock()
+			return
 		}
 		spec := *m.spec.Load()
 		inst, err := m.start(ctx, spec)
@@ -406,10 +430,16 @@ func (m *Managed) recover(ctx context.Context, dead *instance, reason string) {
 			m.stMu.Unlock()
 			m.setStatus(StatusRunning, "")
 			m.s.audit(ctx, "plugin.restart", m, inst, "ok", map[string]any{"attempt": attempt})
+			m.opMu.Unlock()
 			return
 		}
+		m.opMu.Unlock()
 		m.log.Error().Err(err).Int("attempt", attempt).Msg("relaunch failed")
-		m.setStatus(StatusRestarting, err.Error())
+		st := StatusRestarting
+		if m.Status() == StatusFailed {
+			st = StatusFailed
+		}
+		m.setStatus(st, err.Error())
 		if ctx.Err() != nil {
 			return
 		}
@@ -419,6 +449,46 @@ func (m *Managed) recover(ctx context.Context, dead *instance, reason string) {
 			delay = k.BackoffMax
 		}
 	}
+}
+
+// wait sleeps for delay with the socket refusing connections and the next
+// attempt on show; it reports false when ctx ended first.
+func (m *Managed) wait(ctx context.Context, delay time.Duration) bool {
+	m.stMu.Lock()
+	m.nextAttempt = time.Now().Add(delay)
+	m.stMu.Unlock()
+	m.startRefusing()
+	t := time.NewTimer(delay)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+	m.stopRefusing()
+	m.stMu.Lock()
+	m.nextAttempt = time.Time{}
+	m.stMu.Unlock()
+	return ctx.Err() == nil
+}
+
+// nextLoopDelay returns the next crash-loop back-off: backoff_max, then
+// doubling up to CrashLoopBackoffMax (never below backoff_max).
+func (m *Managed) nextLoopDelay(k config.Supervision) time.Duration {
+	ceiling := max(m.s.opts.CrashLoopBackoffMax, k.BackoffMax)
+	m.stMu.Lock()
+	defer m.stMu.Unlock()
+	if m.loopDelay == 0 {
+		m.loopDelay = k.BackoffMax
+	} else {
+		m.loopDelay = min(m.loopDelay*2, ceiling)
+	}
+	return m.loopDelay
+}
+
+func (m *Managed) resetLoopDelay() {
+	m.stMu.Lock()
+	m.loopDelay = 0
+	m.stMu.Unlock()
 }
 
 // crashLoop records a crash and reports whether the window limit is passed.
@@ -454,5 +524,6 @@ func (m *Managed) stop(ctx context.Context) {
 
 func auditEvent(action, subject, outcome string, details map[string]any) audit.Event {
 	raw, _ := json.Marshal(details)
-	return audit.Event{Time: time.Now(), Source: "daemon", Action: action, Subject: subject, Outcome: outcome, Details: raw}
+	// No Time: the log stamps the record with the daemon's attested clock.
+	return audit.Event{Source: audit.SourceDaemon, Action: action, Subject: subject, Outcome: outcome, Details: raw}
 }

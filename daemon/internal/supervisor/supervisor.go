@@ -1,5 +1,5 @@
 // Package supervisor runs the daemon's plugins: it owns each plugin's
-// listening socket, launches the plugin process on it (sdk/plugin.Launch),
+// listening socket, launches the plugin process on it (sdk/pluginhost.Launch),
 // configures it, watches it (exit polling and health pings) and relaunches it
 // with backoff when it dies or hangs, on the same socket, so connections that
 // arrive meanwhile wait in the kernel's accept queue instead of being refused.
@@ -24,7 +24,7 @@ import (
 	"github.com/aunsorm/aunsorm/daemon/internal/config"
 	"github.com/aunsorm/aunsorm/daemon/internal/host"
 	"github.com/aunsorm/aunsorm/daemon/internal/upstream"
-	"github.com/aunsorm/aunsorm/sdk/plugin"
+	"github.com/aunsorm/aunsorm/sdk/pluginhost"
 	"github.com/aunsorm/aunsorm/sdk/proto/pluginv1"
 )
 
@@ -46,6 +46,9 @@ type Options struct {
 	Audit *audit.Log
 	// Log is the daemon logger.
 	Log zerolog.Logger
+	// Now is the attested clock for the times the supervisor reports
+	// (started, next_attempt); the local clock when nil.
+	Now func() time.Time
 
 	// Supervision knobs; zero means the documented default.
 	StartTimeout    time.Duration // launch + handshake + configure + healthy (10s)
@@ -56,7 +59,11 @@ type Options struct {
 	BackoffMax      time.Duration // cap (10s)
 	CrashLoopMax    int           // crashes within CrashLoopWindow before "failed" (5)
 	CrashLoopWindow time.Duration // (60s)
-	DrainTimeout    time.Duration // drain of a replaced or stopped plugin (10s)
+	// CrashLoopBackoffMax caps the delay between attempts of a crash-looping
+	// ("failed") plugin, which starts at the block's backoff_max and
+	// doubles (5m; never below backoff_max).
+	CrashLoopBackoffMax time.Duration
+	DrainTimeout        time.Duration // drain of a replaced or stopped plugin (10s)
 }
 
 func (o *Options) defaults() {
@@ -72,6 +79,10 @@ func (o *Options) defaults() {
 	def(&o.BackoffMax, 10*time.Second)
 	def(&o.CrashLoopWindow, 60*time.Second)
 	def(&o.DrainTimeout, 10*time.Second)
+	def(&o.CrashLoopBackoffMax, 5*time.Minute)
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 	if o.HealthFailures <= 0 {
 		o.HealthFailures = 3
 	}
@@ -86,7 +97,7 @@ type Supervisor struct {
 	log  zerolog.Logger
 
 	reloadMu sync.Mutex // one reload at a time
-	digests  plugin.DigestCache
+	digests  pluginhost.DigestCache
 
 	mu      sync.RWMutex
 	plugins map[string]*Managed

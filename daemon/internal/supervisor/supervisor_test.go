@@ -14,6 +14,7 @@ import (
 	"github.com/aunsorm/aunsorm/daemon/internal/config"
 	"github.com/aunsorm/aunsorm/daemon/internal/host"
 	"github.com/aunsorm/aunsorm/sdk/plugin"
+	"github.com/aunsorm/aunsorm/sdk/pluginhost"
 )
 
 // testSupervisor returns a Supervisor with no plugins and default knobs.
@@ -174,20 +175,24 @@ func TestOptionsDefaults(t *testing.T) {
 	}{
 		{"ok/zero", Options{}, Options{StartTimeout: 10 * time.Second, HealthInterval: time.Second, HealthTimeout: time.Second,
 			HealthFailures: 3, BackoffInitial: 100 * time.Millisecond, BackoffMax: 10 * time.Second, CrashLoopMax: 5,
-			CrashLoopWindow: time.Minute, DrainTimeout: 10 * time.Second}},
+			CrashLoopWindow: time.Minute, DrainTimeout: 10 * time.Second, CrashLoopBackoffMax: 5 * time.Minute}},
 		{"ok/negative", Options{StartTimeout: -1, HealthFailures: -2, CrashLoopMax: -1}, Options{StartTimeout: 10 * time.Second,
 			HealthInterval: time.Second, HealthTimeout: time.Second, HealthFailures: 3, BackoffInitial: 100 * time.Millisecond,
-			BackoffMax: 10 * time.Second, CrashLoopMax: 5, CrashLoopWindow: time.Minute, DrainTimeout: 10 * time.Second}},
+			BackoffMax: 10 * time.Second, CrashLoopMax: 5, CrashLoopWindow: time.Minute, DrainTimeout: 10 * time.Second, CrashLoopBackoffMax: 5 * time.Minute}},
 		{"ok/kept", Options{StartTimeout: 2 * time.Second, HealthInterval: 50 * time.Millisecond, HealthTimeout: 20 * time.Millisecond,
 			HealthFailures: 1, BackoffInitial: time.Millisecond, BackoffMax: time.Second, CrashLoopMax: 2,
-			CrashLoopWindow: 5 * time.Second, DrainTimeout: 3 * time.Second}, Options{StartTimeout: 2 * time.Second,
+			CrashLoopWindow: 5 * time.Second, DrainTimeout: 3 * time.Second, CrashLoopBackoffMax: time.Minute}, Options{StartTimeout: 2 * time.Second,
 			HealthInterval: 50 * time.Millisecond, HealthTimeout: 20 * time.Millisecond, HealthFailures: 1, BackoffInitial: time.Millisecond,
-			BackoffMax: time.Second, CrashLoopMax: 2, CrashLoopWindow: 5 * time.Second, DrainTimeout: 3 * time.Second}},
+			BackoffMax: time.Second, CrashLoopMax: 2, CrashLoopWindow: 5 * time.Second, DrainTimeout: 3 * time.Second, CrashLoopBackoffMax: time.Minute}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got := tc.in
 			got.defaults()
+			if got.Now == nil {
+				t.Fatal("no default clock")
+			}
+			got.Now = nil
 			if !reflect.DeepEqual(got, tc.want) {
 				t.Fatalf("defaults() =\n%+v\nwant\n%+v", got, tc.want)
 			}
@@ -329,8 +334,8 @@ func TestStartAndReloadErrors(t *testing.T) {
 		ln.Close()
 		s := testSupervisor(t, Options{StartTimeout: 5 * time.Second})
 		err = s.Start(ctx, []config.Plugin{{Name: "p", Command: filepath.Join(t.TempDir(), "missing"), Listen: addr}})
-		if !errors.Is(err, plugin.ErrLaunch) {
-			t.Fatalf("err = %v, want plugin.ErrLaunch", err)
+		if !errors.Is(err, pluginhost.ErrLaunch) {
+			t.Fatalf("err = %v, want pluginhost.ErrLaunch", err)
 		}
 		ln2, err := net.Listen("tcp", addr)
 		if err != nil {

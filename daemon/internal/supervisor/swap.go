@@ -169,10 +169,11 @@ func (m *Managed) swap(ctx context.Context, spec config.Plugin) (string, error) 
 	m.opMu.Lock()
 	defer m.opMu.Unlock()
 	old := m.current()
-	wasFailed := m.Status() == StatusFailed
-	if wasFailed {
-		m.stopRefusing()
-	}
+	st := m.Status()
+	// Down (crashed, waiting in back-off or crash-looping): the daemon
+	// refuses on the socket; the new process takes it over.
+	wasDown := st == StatusFailed || st == StatusRestarting
+	m.stopRefusing()
 	started := time.Now()
 	inst, err := m.start(ctx, spec)
 	if err == nil && old != nil {
@@ -182,7 +183,7 @@ func (m *Managed) swap(ctx context.Context, spec config.Plugin) (string, error) 
 		}
 	}
 	if err != nil {
-		if wasFailed {
+		if wasDown {
 			m.startRefusing()
 		}
 		m.log.Error().Err(err).Msg("swap failed; rolled back, the running plugin keeps serving")
@@ -199,7 +200,7 @@ func (m *Managed) swap(ctx context.Context, spec config.Plugin) (string, error) 
 	}
 	oldUpstream := m.install(inst)
 	m.stMu.Lock()
-	m.crashes = nil
+	m.crashes, m.loopDelay, m.nextAttempt = nil, 0, time.Time{}
 	m.stMu.Unlock()
 	m.setStatus(StatusRunning, "")
 	m.log.Info().Str("version", inst.desc.Version).Dur("took", time.Since(started)).Msg("plugin swapped")

@@ -61,7 +61,6 @@ type Pool struct {
 
 type conn struct {
 	nc     net.Conn
-	snd    *gatewire.Sender
 	br     *bufio.Reader
 	frame  []byte // the last framed response (its body is read from here)
 	idleAt time.Time
@@ -151,7 +150,7 @@ func (p *Pool) get(ctx context.Context, fresh bool) (*conn, error) {
 }
 
 func newConn(nc net.Conn) *conn {
-	return &conn{nc: nc, snd: gatewire.NewSender(nc), br: bufio.NewReaderSize(nc, 8<<10)}
+	return &conn{nc: nc, br: bufio.NewReaderSize(nc, 8<<10)}
 }
 
 func (p *Pool) put(c *conn) {
@@ -295,8 +294,6 @@ var aLongTimeAgo = time.Unix(1, 0)
 // bytes goes out as one buffer (the body copied after the head).
 const inlineBody = 64 << 10
 
-func sendDone() bool { return true }
-
 // exchange sends head (and rest, when the body was not copied behind it)
 // and reads the response head.
 func (p *Pool) exchange(ctx context.Context, c *conn, req *Request, head, rest []byte) (*http.Response, error) {
@@ -306,19 +303,12 @@ func (p *Pool) exchange(ctx context.Context, c *conn, req *Request, head, rest [
 	stop := context.AfterFunc(ctx, func() { _ = c.nc.SetDeadline(aLongTimeAgo) })
 	var err error
 	if len(rest) == 0 {
-		// One write, then wait for the answer without a read attempt
-		// that could only come back empty.
-		var n int
-		if n, err = c.snd.Send(head, sendDone); n < len(head) {
+		if _, err = c.nc.Write(head); err != nil {
 			stop()
 			// A write fails when the plugin has closed the connection;
 			// what reached it is at most a partial request, which it
 			// cannot act on.
 			return nil, errNotSent{err}
-		}
-		if err != nil {
-			stop()
-			return nil, err
 		}
 	} else {
 		bufs := net.Buffers{head, rest}

@@ -5,11 +5,11 @@ package main
 import (
 	goplugin "github.com/hashicorp/go-plugin"
 
-	"github.com/aunsorm/aunsorm/sdk/plugin"
+	"github.com/aunsorm/aunsorm/sdk/pluginhost"
 )
 
 func main() {
-	hs := plugin.Handshake
+	hs := pluginhost.Handshake
 	hs.ProtocolVersion = 2
 	goplugin.Serve(&goplugin.ServeConfig{
 		HandshakeConfig:  hs,

@@ -1,4 +1,4 @@
-package plugin
+package pluginhost
 
 import (
 	"context"
@@ -20,6 +20,8 @@ import (
 	goplugin "github.com/hashicorp/go-plugin"
 	"github.com/rs/zerolog"
 
+	"github.com/aunsorm/aunsorm/sdk/internal/protocol"
+	"github.com/aunsorm/aunsorm/sdk/plugin"
 	"github.com/aunsorm/aunsorm/sdk/proto/pluginv1"
 	"github.com/aunsorm/aunsorm/sdk/sandbox"
 )
@@ -68,7 +70,7 @@ type Client struct {
 	brokerID uint32
 	parentW  *os.File
 	digest   string
-	desc     Descriptor
+	desc     plugin.Descriptor
 	confine  *confinement
 }
 
@@ -114,10 +116,10 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 	defer parentR.Close()
 
 	cmd := exec.Command(path, cfg.Args...)
-	cmd.Env = append([]string{envListenerFD + "=3", envParentFD + "=4"}, cfg.Env...)
+	cmd.Env = append([]string{protocol.EnvListenerFD + "=3", protocol.EnvParentFD + "=4"}, cfg.Env...)
 	cmd.ExtraFiles = []*os.File{cfg.Listener, parentR}
 	if cfg.LocalListener != nil {
-		cmd.Env = append(cmd.Env, envLocalFD+"=5", envDaemonPID+"="+strconv.Itoa(os.Getpid()))
+		cmd.Env = append(cmd.Env, protocol.EnvLocalFD+"=5", protocol.EnvDaemonPID+"="+strconv.Itoa(os.Getpid()))
 		cmd.ExtraFiles = append(cmd.ExtraFiles, cfg.LocalListener)
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -133,11 +135,11 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 		sp.Read = append(slices.Clip(sp.Read), abs) // the binary itself
 		confine.policy = &sp
 	}
-	stderr := NewLogWriter(log, "stderr")
-	stdout := NewLogWriter(log, "stdout")
+	stderr := newLogWriter(log, "stderr")
+	stdout := newLogWriter(log, "stdout")
 	gp := goplugin.NewClient(&goplugin.ClientConfig{
 		HandshakeConfig:  Handshake,
-		VersionedPlugins: map[int]goplugin.PluginSet{ProtocolVersion: {dispenseName: &grpcPlugin{host: cfg.Host}}},
+		VersionedPlugins: map[int]goplugin.PluginSet{protocol.Version: {protocol.DispenseName: &grpcPlugin{host: cfg.Host}}},
 		RunnerFunc:       runnerFunc(cmd, pin, cfg.Digests, stdout, confine),
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
 		AutoMTLS:         true,
@@ -160,16 +162,16 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 			return fail(fmt.Errorf("plugin %q: %w", cfg.Name, err))
 		}
 		if strings.Contains(err.Error(), "incompatible API version") {
-			return fail(fmt.Errorf("%w: plugin %q speaks another protocol version than %d (%v)", ErrProtocol, cfg.Name, ProtocolVersion, err))
+			return fail(fmt.Errorf("%w: plugin %q speaks another protocol version than %d (%v)", plugin.ErrProtocol, cfg.Name, protocol.Version, err))
 		}
 		return fail(fmt.Errorf("%w: plugin %q: %v", ErrLaunch, cfg.Name, err))
 	}
-	if v := gp.NegotiatedVersion(); v != ProtocolVersion {
-		return fail(fmt.Errorf("%w: plugin %q speaks protocol %d, want %d", ErrProtocol, cfg.Name, v, ProtocolVersion))
+	if v := gp.NegotiatedVersion(); v != protocol.Version {
+		return fail(fmt.Errorf("%w: plugin %q speaks protocol %d, want %d", plugin.ErrProtocol, cfg.Name, v, protocol.Version))
 	}
-	raw, err := rpcClient.Dispense(dispenseName)
+	raw, err := rpcClient.Dispense(protocol.DispenseName)
 	if err != nil {
-		return fail(fmt.Errorf("%w: plugin %q: dispense: %v", ErrProtocol, cfg.Name, err))
+		return fail(fmt.Errorf("%w: plugin %q: dispense: %v", plugin.ErrProtocol, cfg.Name, err))
 	}
 	dc := raw.(*dispensedClient)
 	c.rpc, c.brokerID = dc.rpc, dc.brokerID
@@ -177,16 +179,16 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 	defer cancel()
 	d, err := c.rpc.Describe(dctx, &pluginv1.DescribeRequest{})
 	if err != nil {
-		return fail(fmt.Errorf("%w: plugin %q: describe: %v", ErrProtocol, cfg.Name, FromStatus(err)))
+		return fail(fmt.Errorf("%w: plugin %q: describe: %v", plugin.ErrProtocol, cfg.Name, protocol.FromStatus(err)))
 	}
-	c.desc = Descriptor{Name: d.Name, Kind: d.Kind, Version: d.Version, Routes: d.Routes, Capabilities: d.Capabilities, HostServices: d.HostServices}
+	c.desc = plugin.Descriptor{Name: d.Name, Kind: d.Kind, Version: d.Version, Routes: d.Routes, Capabilities: d.Capabilities, HostServices: d.HostServices}
 	if err := validateDescriptor(c.desc); err != nil {
-		return fail(fmt.Errorf("%w: plugin %q: %v", ErrProtocol, cfg.Name, err))
+		return fail(fmt.Errorf("%w: plugin %q: %v", plugin.ErrProtocol, cfg.Name, err))
 	}
 	return c, nil
 }
 
-func validateDescriptor(d Descriptor) error {
+func validateDescriptor(d plugin.Descriptor) error {
 	if d.Name == "" || d.Kind == "" || d.Version == "" {
 		return errors.New("descriptor needs name, kind and version")
 	}
@@ -208,10 +210,10 @@ func (c *Client) Configure(ctx context.Context, req *ConfigureRequest) error {
 	req.HostBrokerId = c.brokerID
 	resp, err := c.rpc.Configure(ctx, req)
 	if err != nil {
-		return fmt.Errorf("plugin %q: configure: %w", c.name, FromStatus(err))
+		return fmt.Errorf("plugin %q: configure: %w", c.name, protocol.FromStatus(err))
 	}
-	if diags := FromProtoDiagnostics(resp.Diagnostics); diags.HasErrors() {
-		return fmt.Errorf("%w: plugin %q: %w", ErrConfig, c.name, &ConfigError{Diagnostics: diags})
+	if diags := fromProtoDiagnostics(resp.Diagnostics); diags.HasErrors() {
+		return fmt.Errorf("%w: plugin %q: %w", plugin.ErrConfig, c.name, &plugin.ConfigError{Diagnostics: diags})
 	}
 	return nil
 }
@@ -220,7 +222,7 @@ func (c *Client) Configure(ctx context.Context, req *ConfigureRequest) error {
 func (c *Client) Health(ctx context.Context) (*pluginv1.HealthResponse, error) {
 	resp, err := c.rpc.Health(ctx, &pluginv1.HealthRequest{})
 	if err != nil {
-		return nil, FromStatus(err)
+		return nil, protocol.FromStatus(err)
 	}
 	return resp, nil
 }
@@ -229,7 +231,7 @@ func (c *Client) Health(ctx context.Context) (*pluginv1.HealthResponse, error) {
 // serving the open ones (the first step of a hot swap).
 func (c *Client) Drain(ctx context.Context) error {
 	_, err := c.rpc.Drain(ctx, &pluginv1.DrainRequest{})
-	return FromStatus(err)
+	return protocol.FromStatus(err)
 }
 
 // Stop asks the plugin to stop accepting and drain for up to drain, then
@@ -245,7 +247,7 @@ func (c *Client) Stop(ctx context.Context, drain time.Duration) error {
 		}
 	}
 	c.Kill()
-	return FromStatus(err)
+	return protocol.FromStatus(err)
 }
 
 // Kill ends the plugin process now (SIGKILL: a hung or stopped process
@@ -263,7 +265,7 @@ func (c *Client) Kill() {
 func (c *Client) Exited() bool { return c.gp.Exited() }
 
 // Descriptor returns what the plugin said about itself.
-func (c *Client) Descriptor() Descriptor { return c.desc }
+func (c *Client) Descriptor() plugin.Descriptor { return c.desc }
 
 // Digest returns the hex SHA-256 of the binary that was launched.
 func (c *Client) Digest() string { return c.digest }

@@ -1,4 +1,4 @@
-package plugin
+package pluginhost
 
 import (
 	"bytes"
@@ -18,12 +18,12 @@ const (
 	dropReportEvery = 5 * time.Second
 )
 
-// LogWriter turns a plugin's raw output into daemon log events. It never
+// logWriter turns a plugin's raw output into daemon log events. It never
 // panics on what it reads: any bytes become either a structured event (when
 // the line is a JSON object with string "level"/"message" fields, zerolog or
 // hclog style) or a quoted raw line. Lines are truncated at 16 KiB, output is
 // rate-limited and the number of dropped lines is reported.
-type LogWriter struct {
+type logWriter struct {
 	log    zerolog.Logger
 	stream string
 
@@ -37,13 +37,13 @@ type LogWriter struct {
 	truncated bool
 }
 
-// NewLogWriter returns a LogWriter logging to log with field stream.
-func NewLogWriter(log zerolog.Logger, stream string) *LogWriter {
-	return &LogWriter{log: log, stream: stream, tokens: logBurst, last: time.Now()}
+// newLogWriter returns a logWriter logging to log with field stream.
+func newLogWriter(log zerolog.Logger, stream string) *logWriter {
+	return &logWriter{log: log, stream: stream, tokens: logBurst, last: time.Now()}
 }
 
 // Write implements io.Writer; it always consumes all of p.
-func (w *LogWriter) Write(p []byte) (int, error) {
+func (w *logWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	n := len(p)
@@ -63,7 +63,7 @@ func (w *LogWriter) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-func (w *LogWriter) appendPart(p []byte) {
+func (w *logWriter) appendPart(p []byte) {
 	if w.skipping {
 		return
 	}
@@ -77,7 +77,7 @@ func (w *LogWriter) appendPart(p []byte) {
 }
 
 // allow is a token bucket over lines.
-func (w *LogWriter) allow(now time.Time) bool {
+func (w *logWriter) allow(now time.Time) bool {
 	w.tokens += now.Sub(w.last).Seconds() * logLinesPerSec
 	if w.tokens > logBurst {
 		w.tokens = logBurst
@@ -90,7 +90,7 @@ func (w *LogWriter) allow(now time.Time) bool {
 	return true
 }
 
-func (w *LogWriter) emit(line []byte, truncated bool) {
+func (w *logWriter) emit(line []byte, truncated bool) {
 	line = bytes.TrimRight(line, "\r")
 	if len(bytes.TrimSpace(line)) == 0 {
 		return
