@@ -28,7 +28,8 @@ import (
 // chunked: a pipelined request behind it is never read. Clients of a JSON
 // API send Content-Length for all but streamed bodies, so the cost is one
 // new connection after a chunked upload. HTTP/2 has no Transfer-Encoding
-// (net/http refuses it there) and is not affected.
+// (net/http refuses it there) and is not affected. ADR 20 gives the
+// alternatives and why they were not taken.
 
 // targetError reports why a request target is refused, or nil when it is
 // served: method and target as net/http parsed them (r.Method,
