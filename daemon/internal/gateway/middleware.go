@@ -150,11 +150,11 @@ const maxClients = 1 << 16
 // An entry idle for the bucket's full refill time (burst/rps) holds a full
 // bucket, exactly what a new entry would start with, so dropping it loses
 // nothing; that is what the sweep (once a minute) and a full table (at
-// most once a second) drop first. A table still full of active clients evicts one entry chosen at
-// random (Go's map order) for the newcomer: that client's next request
-// starts a fresh bucket. Rate limiting stays per client and memory stays
-// bounded; under a flood from more addresses than the cap, limiting is
-// only as good as the cap allows.
+// most once a second) drop first. A table still full of active clients
+// evicts one entry chosen at random (Go's map order) for the newcomer:
+// that client's next request starts a fresh bucket. Rate limiting stays
+// per client and memory stays bounded; under a flood from more addresses
+// than the cap, limiting is only as good as the cap allows (ADR 20).
 type limiter struct {
 	rps   rate.Limit
 	burst int
