@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -204,6 +205,27 @@ func TestEdges(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != 200 {
 			t.Fatalf("the HTTP/2 connection after the refusals: %d", resp.StatusCode)
+		}
+	})
+
+	// curl, as the documentation's readers call the gateway: a 1 MiB body
+	// still on its way when the answer comes.
+	t.Run("fail/http2-post-double-slash-curl", func(t *testing.T) {
+		curl, err := exec.LookPath("curl")
+		if err != nil {
+			if os.Getenv("CI") == "" {
+				t.Skip("curl is not on PATH")
+			}
+			t.Fatalf("CI: curl is not on PATH: %v", err)
+		}
+		big := filepath.Join(t.TempDir(), "body.json")
+		must(t, os.WriteFile(big, bytes.Repeat([]byte{' '}, 1<<20), 0o600))
+		port := d.addr[strings.LastIndex(d.addr, ":")+1:]
+		out, err := exec.Command(curl, "-sS", "--http2", "--path-as-is", "--cacert", filepath.Join(d.dir, "data", "tls", "ca.pem"),
+			"-o", "-", "-w", "\n%{http_version} %{http_code}", "-H", "Content-Type: application/json",
+			"--data-binary", "@"+big, "https://localhost:"+port+"//crypto/hash").CombinedOutput()
+		if err != nil || !bytes.HasSuffix(out, []byte("\n2 400")) || !bytes.Contains(out, []byte(`"error":"invalid_request"`)) {
+			t.Fatalf("curl: %v\n%s", err, out)
 		}
 	})
 

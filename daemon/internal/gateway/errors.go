@@ -19,7 +19,7 @@ var (
 	// errNotCanonical refuses a path with an empty, "." or ".." segment, an
 	// encoded '/' or a control character.
 	errNotCanonical = apierror.New(http.StatusBadRequest, "invalid_request",
-		"the request path is not in canonical form (no empty, \".\" or \"..\" segments, no encoded '/')")
+		"the request path must be canonical: no empty, dot or dot-dot segment, no encoded slash, no control character")
 )
 
 // writeError sends err in the JSON error shape. apierror.Write copies the
