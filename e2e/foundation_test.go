@@ -25,12 +25,12 @@ func TestHealthAndAttestation(t *testing.T) {
 		t.Fatalf("health: %d %s", r.status, r.body)
 	}
 	clk := r.json["clock"].(map[string]any)
-	for _, k := range []string{"status", "ageMs", "maxMs", "authority", "attestedUnixMs", "refreshEnabled"} {
+	for _, k := range []string{"status", "age_ms", "max_ms", "authority_id", "authority_fingerprint_hex", "attested_unix_ms", "refresh_enabled"} {
 		if _, ok := clk[k]; !ok {
 			t.Fatalf("clock.%s missing: %s", k, r.body)
 		}
 	}
-	if clk["maxMs"].(float64) != 30000 || clk["refreshEnabled"] != true {
+	if clk["max_ms"].(float64) != 30000 || clk["refresh_enabled"] != true {
 		t.Fatalf("clock: %v", clk)
 	}
 	if r.json["rng"].(map[string]any)["status"] != "ok" || r.json["plugins"].(map[string]any)["crypto"] != "ok" {

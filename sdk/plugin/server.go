@@ -230,14 +230,19 @@ func (s *pluginServer) wrap(h http.Handler) http.Handler {
 	calibrated := calibration.Middleware(s.tracker, calibration.Options{Exempt: []string{"/health"}})(mux)
 	version := s.desc.Name + "/" + s.desc.Version
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// The gateway sets the request id; a direct caller gets one here.
+		// The gateway sets the request id; a direct caller gets one here,
+		// or a 500 when none can be drawn (never an empty id).
 		id := r.Header.Get(apierror.RequestIDHeader)
 		if !apierror.ValidRequestID(id) {
-			id = ""
 			var b [16]byte
-			if _, err := io.ReadFull(s.reader, b[:]); err == nil {
-				id = hex.EncodeToString(b[:])
+			if _, err := io.ReadFull(s.reader, b[:]); err != nil {
+				s.log.Error().Err(err).Str("path", r.URL.Path).Msg("request refused: no request id could be drawn")
+				r.Header.Del(apierror.RequestIDHeader)
+				w.Header().Set(VersionHeader, version)
+				apierror.Write(w, r, apierror.Internal())
+				return
 			}
+			id = hex.EncodeToString(b[:])
 			r.Header.Set(apierror.RequestIDHeader, id)
 		}
 		w.Header().Set(apierror.RequestIDHeader, id)
@@ -257,7 +262,8 @@ func (s *pluginServer) wrap(h http.Handler) http.Handler {
 	})
 }
 
-// healthReport is the plugin's own /health body.
+// healthReport is the plugin's own /health body, in snake_case like every
+// document the platform serves.
 type healthReport struct {
 	Status  string       `json:"status"`
 	Detail  string       `json:"detail,omitempty"`
@@ -270,9 +276,9 @@ type healthReport struct {
 
 type clockReport struct {
 	Status         string `json:"status"`
-	AgeMs          int64  `json:"ageMs"`
-	MaxMs          int64  `json:"maxMs"`
-	AttestedUnixMs int64  `json:"attestedUnixMs,omitempty"`
+	AgeMs          int64  `json:"age_ms"`
+	MaxMs          int64  `json:"max_ms"`
+	AttestedUnixMs int64  `json:"attested_unix_ms,omitempty"`
 	Error          string `json:"error,omitempty"`
 }
 

@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/aunsorm/aunsorm/sdk/apierror"
 	"github.com/aunsorm/aunsorm/sdk/clock"
+	"github.com/aunsorm/aunsorm/sdk/rng"
 )
 
 // freshTracker returns a tracker holding a just-signed snapshot, so the
@@ -76,4 +78,31 @@ func TestWrapRecoversPanics(t *testing.T) {
 	req.Header.Set(apierror.RequestIDHeader, "req-2")
 	h.ServeHTTP(httptest.NewRecorder(), req)
 	t.Fatal("http.ErrAbortHandler was swallowed")
+}
+
+// A request without a usable id, when the DRBG cannot draw one, fails
+// with 500 and reaches no handler: never an empty id.
+func TestWrapFailsWithoutRequestID(t *testing.T) {
+	r, err := rng.NewReader(context.Background(), rng.Config{Seed: func(_ context.Context, n int) ([]byte, error) {
+		b := make([]byte, n)
+		_, err := rand.Read(b)
+		return b, err
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close() // reads fail from now on
+	s := &pluginServer{desc: Descriptor{Name: "t", Version: "1"}, log: zerolog.Nop(), tracker: freshTracker(t), reader: r}
+	called := false
+	h := s.wrap(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { called = true }))
+	req := httptest.NewRequest(http.MethodGet, "/x", nil)
+	req.Header.Set(apierror.RequestIDHeader, "not valid!")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if called || rec.Code != http.StatusInternalServerError {
+		t.Fatalf("status %d, handler called %v; want 500, not called", rec.Code, called)
+	}
+	if _, ok := rec.Header()[apierror.RequestIDHeader]; ok || strings.Contains(rec.Body.String(), "request_id") {
+		t.Fatalf("an id was sent without one drawn: %v %s", rec.Header(), rec.Body)
+	}
 }

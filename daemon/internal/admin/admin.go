@@ -121,6 +121,9 @@ type Server struct {
 func New(ctl Controller, log zerolog.Logger) *Server {
 	s := &Server{ctl: ctl, log: log.With().Str("component", "admin").Logger()}
 	r := mux.NewRouter()
+	// A non-canonical path is no route (404), never a redirect built from
+	// the request.
+	r.SkipClean(true)
 	routes := []struct {
 		method, path string
 		h            http.HandlerFunc

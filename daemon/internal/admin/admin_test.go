@@ -188,10 +188,12 @@ func TestRoutes(t *testing.T) {
 			}
 		}},
 		{"fail/unknown-route", nil, http.MethodGet, "/v1/nope", 404, func(t *testing.T, b map[string]any, _ *fakeController) {
-			if b["error"] != "not_found" {
-				t.Fatalf("body %v", b)
+			if b["error"] != "not_found" || b["error_description"] != apierror.NoEndpoint().Description {
+				t.Fatalf("body %v is not the platform's one 404", b)
 			}
 		}},
+		{"fail/non-canonical-is-no-route", nil, http.MethodGet, "//v1/plugins", 404, nil},
+		{"fail/dot-dot-is-no-route", nil, http.MethodGet, "/v1/x/../plugins", 404, nil},
 		{"fail/root", nil, http.MethodGet, "/", 404, nil},
 		{"fail/trailing-slash", nil, http.MethodGet, "/v1/plugins/", 404, nil},
 	}
@@ -220,13 +222,13 @@ func TestRoutes(t *testing.T) {
 
 func TestMethodNotAllowed(t *testing.T) {
 	tests := []struct {
-		name, method, path string
+		name, method, path, allow string
 	}{
-		{"fail/delete-plugins", http.MethodDelete, "/v1/plugins"},
-		{"fail/post-config", http.MethodPost, "/v1/config"},
-		{"fail/put-runtime", http.MethodPut, "/v1/runtime"},
-		{"fail/get-reload", http.MethodGet, "/v1/reload"},
-		{"fail/get-plugin-reload", http.MethodGet, "/v1/plugins/crypto/reload"},
+		{"fail/delete-plugins", http.MethodDelete, "/v1/plugins", "GET"},
+		{"fail/post-config", http.MethodPost, "/v1/config", "GET"},
+		{"fail/put-runtime", http.MethodPut, "/v1/runtime", "GET"},
+		{"fail/get-reload", http.MethodGet, "/v1/reload", "POST"},
+		{"fail/get-plugin-reload", http.MethodGet, "/v1/plugins/crypto/reload", "POST"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -234,6 +236,9 @@ func TestMethodNotAllowed(t *testing.T) {
 			rec, body := call(t, New(f, zerolog.Nop()).h, tc.method, tc.path, nil)
 			if rec.Code != http.StatusMethodNotAllowed || body["error"] != "method_not_allowed" {
 				t.Fatalf("status %d body %v, want 405 method_not_allowed", rec.Code, body)
+			}
+			if rec.Header().Get("Allow") != tc.allow || !strings.HasSuffix(body["error_description"].(string), "allowed: "+tc.allow) {
+				t.Fatalf("Allow %q, description %q; want both to name %s", rec.Header().Get("Allow"), body["error_description"], tc.allow)
 			}
 			if len(f.reloaded) != 0 {
 				t.Fatal("a wrong-method request reached the controller")

@@ -1,9 +1,11 @@
 // Package gateway is the daemon's public HTTP(S) front on :50010. It routes
 // each path prefix to the plugin that declared it (a reverse proxy to the
-// plugin's loopback listener) and applies, in order: request id, access log,
-// panic recovery, per-client rate limit, the fail-closed calibration check,
-// the body-size limit and the upstream deadline. Everything it rejects
-// itself uses the JSON error shape of sdk/apierror.
+// plugin's loopback listener) and applies, in order: access log, closing
+// the connection after a chunked request, attested-time headers, request
+// id, panic recovery, per-client rate limit, the request-target check (no
+// redirects, see edges.go), the fail-closed calibration check, the
+// body-size limit and the upstream deadline. Everything it rejects itself
+// uses the JSON error shape of sdk/apierror.
 package gateway
 
 import (
@@ -66,24 +68,40 @@ func New(opts Options) *Gateway {
 
 	r := mux.NewRouter()
 	r.StrictSlash(false)
-	// Routes served by the gateway itself; everything else is a plugin's.
-	// HEAD as GET without the body (RFC 9110, section 9.3.2), for health
-	// checkers that probe with it.
-	r.Methods(http.MethodGet, http.MethodHead).Path("/health").HandlerFunc(g.serveHealth)
-	r.Methods(http.MethodGet, http.MethodHead).Path("/clock/attestation").HandlerFunc(g.serveAttestation)
-	// Every other path is a plugin's: the proxy is the router's fallback
-	// and routes by the supervisor's prefixes itself (no pattern per plugin;
-	// mux still wraps the request with its empty route context).
+	// checkTarget has refused every path mux would clean; mux must never
+	// answer with a redirect of its own.
+	r.SkipClean(true)
+	// Routes served by the gateway itself, one line each; every other path
+	// is a plugin's. HEAD as GET without the body (RFC 9110, section
+	// 9.3.2), for health checkers that probe with it.
+	routes := []struct {
+		path    string
+		methods []string
+		h       http.HandlerFunc
+	}{
+		{"/health", []string{http.MethodGet, http.MethodHead}, g.serveHealth},
+		{"/clock/attestation", []string{http.MethodGet, http.MethodHead}, g.serveAttestation},
+	}
+	for _, rt := range routes {
+		r.Methods(rt.methods...).Path(rt.path).HandlerFunc(rt.h)
+		allowed := rt.methods
+		r.Path(rt.path).HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			apierror.WriteMethodNotAllowed(w, r, allowed...)
+		})
+	}
+	// The proxy is the router's fallback and routes by the supervisor's
+	// prefixes itself (no pattern per plugin; mux still wraps the request
+	// with its empty route context).
 	r.NotFoundHandler = g.proxy
-	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Allow", "GET, HEAD")
-		apierror.Write(w, r, apierror.MethodNotAllowed(r.Method))
-	})
 
 	calibrated := calibration.Middleware(opts.Authority.Tracker(), calibration.Options{
 		Exempt: []string{"/health", "/clock/attestation"},
 	})(r)
-	g.handler = g.requestID(g.accessLog(g.recoverer(g.rateLimit(calibrated))))
+	// Outermost first: the access log sees every answer; the
+	// connection-close decision, the attested-time headers and the request
+	// id are on the response before anything else can answer.
+	g.handler = g.accessLog(g.closeChunked(g.attestedTime(g.requestID(g.recoverer(
+		g.rateLimit(g.checkTarget(calibrated)))))))
 	return g
 }
 
@@ -125,7 +143,8 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener, tlsConfig *tls.Con
 	return err
 }
 
-// notFound answers 404 in the JSON shape.
+// notFound answers the platform's one 404, which names nothing of the
+// request.
 func notFound(w http.ResponseWriter, r *http.Request) {
-	apierror.Write(w, r, apierror.NotFound("no route for %s", r.URL.Path))
+	apierror.Write(w, r, apierror.NoEndpoint())
 }

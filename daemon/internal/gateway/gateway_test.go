@@ -40,6 +40,7 @@ type chainOpts struct {
 	rngSick   bool
 	rateLimit config.RateLimit
 	storage   StoragePinger // nil: no storage check
+	rand      io.Reader // the gateway's DRBG; default crypto/rand
 }
 
 // fakeStorage answers Ping with err.
@@ -69,11 +70,14 @@ func newChain(t *testing.T, o chainOpts) (*Gateway, *attest.Authority) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sup.Shutdown(context.Background()) })
+	if o.rand == nil {
+		o.rand = rand.Reader
+	}
 	g := New(Options{
 		Config: config.Gateway{MaxBodyBytes: 1024, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second,
 			IdleTimeout: 5 * time.Second, UpstreamTimeout: time.Second, RateLimit: o.rateLimit},
 		Supervisor: sup, Authority: auth,
-		RNG: fakeRNG{rng.Stats{Healthy: !o.rngSick, Reseeds: 4}}, Rand: rand.Reader, Log: zerolog.Nop(),
+		RNG: fakeRNG{rng.Stats{Healthy: !o.rngSick, Reseeds: 4}}, Rand: o.rand, Log: zerolog.Nop(),
 		Storage: o.storage,
 	})
 	return g, auth
@@ -92,17 +96,18 @@ type healthBody struct {
 	Reasons []string `json:"reasons"`
 	Clock   struct {
 		Status         string `json:"status"`
-		AgeMs          *int64 `json:"ageMs"`
-		MaxMs          int64  `json:"maxMs"`
-		Authority      string `json:"authority"`
-		Fingerprint    string `json:"authorityFingerprint"`
-		AttestedUnixMs int64  `json:"attestedUnixMs"`
-		RefreshEnabled bool   `json:"refreshEnabled"`
+		AgeMs          *int64 `json:"age_ms"`
+		MaxMs          int64  `json:"max_ms"`
+		Authority      string `json:"authority_id"`
+		Fingerprint    string `json:"authority_fingerprint_hex"`
+		AttestedUnixMs int64  `json:"attested_unix_ms"`
+		RefreshEnabled bool   `json:"refresh_enabled"`
 		Error          string `json:"error"`
 	} `json:"clock"`
 	RNG struct {
-		Status  string `json:"status"`
-		Reseeds uint64 `json:"reseeds"`
+		Status         string  `json:"status"`
+		Reseeds        uint64  `json:"reseeds"`
+		ReseedFailures *uint64 `json:"reseed_failures"`
 	} `json:"rng"`
 	Plugins map[string]string `json:"plugins"`
 	Storage string            `json:"storage"`
@@ -138,7 +143,8 @@ func TestHealth(t *testing.T) {
 			if h.Clock.Status != tc.clockState || h.Clock.Error != tc.clockErr || h.RNG.Status != tc.rngState {
 				t.Fatalf("health %+v", h)
 			}
-			if h.Clock.AgeMs == nil || h.Clock.MaxMs != 60000 || !h.Clock.RefreshEnabled || h.Plugins == nil || h.RNG.Reseeds != 4 {
+			if h.Clock.AgeMs == nil || h.Clock.MaxMs != 60000 || !h.Clock.RefreshEnabled || h.Plugins == nil || h.RNG.Reseeds != 4 ||
+				h.RNG.ReseedFailures == nil {
 				t.Fatalf("health fields %+v", h)
 			}
 			if tc.status == 200 {

@@ -10,7 +10,9 @@ import (
 	"github.com/aunsorm/aunsorm/sdk/calibration"
 )
 
-// healthReport is the body of GET /health.
+// healthReport is the body of GET /health. Field names are snake_case, as
+// in every document the platform serves (docs/api.md); a value that the
+// clock snapshot also carries has the snapshot's name.
 type healthReport struct {
 	Status  string            `json:"status"`
 	Reasons []string          `json:"reasons,omitempty"`
@@ -33,19 +35,19 @@ const StorageUnavailable = "storage_unavailable"
 
 type clockHealth struct {
 	Status         string `json:"status"`
-	AgeMs          int64  `json:"ageMs"`
-	MaxMs          int64  `json:"maxMs"`
-	Authority      string `json:"authority"`
-	Fingerprint    string `json:"authorityFingerprint"`
-	AttestedUnixMs int64  `json:"attestedUnixMs"`
-	RefreshEnabled bool   `json:"refreshEnabled"`
+	AgeMs          int64  `json:"age_ms"`
+	MaxMs          int64  `json:"max_ms"`
+	Authority      string `json:"authority_id"`
+	Fingerprint    string `json:"authority_fingerprint_hex"`
+	AttestedUnixMs int64  `json:"attested_unix_ms"`
+	RefreshEnabled bool   `json:"refresh_enabled"`
 	Error          string `json:"error,omitempty"`
 }
 
 type rngHealth struct {
 	Status         string `json:"status"`
 	Reseeds        uint64 `json:"reseeds"`
-	ReseedFailures uint64 `json:"reseedFailures"`
+	ReseedFailures uint64 `json:"reseed_failures"`
 }
 
 // serveHealth answers 200 only when the clock is fresh, the RNG healthy,

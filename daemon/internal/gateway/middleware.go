@@ -17,6 +17,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/aunsorm/aunsorm/sdk/apierror"
+	"github.com/aunsorm/aunsorm/sdk/calibration"
 )
 
 // idSource hands out request ids: 16 random bytes from the daemon's DRBG,
@@ -30,26 +31,36 @@ type idSource struct {
 
 func newIDSource(r io.Reader) *idSource { return &idSource{rand: r, off: 16 * 256} }
 
-func (s *idSource) next() string {
+// next returns a fresh id, or an error when the DRBG fails; the batch is
+// then drawn again on the next call.
+func (s *idSource) next() (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.off == len(s.buf) {
 		if _, err := io.ReadFull(s.rand, s.buf[:]); err != nil {
-			return ""
+			return "", fmt.Errorf("gateway: request id: %w", err)
 		}
 		s.off = 0
 	}
 	id := hex.EncodeToString(s.buf[s.off : s.off+16])
 	s.off += 16
-	return id
+	return id, nil
 }
 
 // requestID sets X-Request-Id on the request (to the plugin) and response.
+// When no id can be drawn the request fails with 500: a request is never
+// served, logged or audited without an id.
 func (g *Gateway) requestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get(apierror.RequestIDHeader)
 		if !apierror.ValidRequestID(id) {
-			id = g.ids.next()
+			var err error
+			if id, err = g.ids.next(); err != nil {
+				g.log.Error().Err(err).Str("path", r.URL.Path).Msg("request refused: no request id could be drawn")
+				r.Header.Del(apierror.RequestIDHeader)
+				apierror.Write(w, r, apierror.Internal())
+				return
+			}
 			r.Header.Set(apierror.RequestIDHeader, id)
 		}
 		w.Header().Set(apierror.RequestIDHeader, id)
@@ -129,10 +140,26 @@ func (g *Gateway) recoverer(next http.Handler) http.Handler {
 	})
 }
 
+// maxClients bounds the limiter's table (about 250 bytes an entry, so
+// some 16 MiB at the cap): many source addresses, as one IPv6 host can
+// use, cannot grow it without bound between sweeps.
+const maxClients = 1 << 16
+
 // limiter keeps one token bucket per client IP, forgetting idle clients.
+//
+// An entry idle for the bucket's full refill time (burst/rps) holds a full
+// bucket, exactly what a new entry would start with, so dropping it loses
+// nothing; that is what the sweep (once a minute) and a full table (at
+// most once a second) drop first. A table still full of active clients
+// evicts one entry chosen at random (Go's map order) for the newcomer:
+// that client's next request starts a fresh bucket. Rate limiting stays
+// per client and memory stays bounded; under a flood from more addresses
+// than the cap, limiting is only as good as the cap allows (ADR 20).
 type limiter struct {
 	rps   rate.Limit
 	burst int
+	idle  time.Duration // refill time of an empty bucket
+	max   int
 
 	mu      sync.Mutex
 	clients map[string]*client
@@ -145,7 +172,24 @@ type client struct {
 }
 
 func newLimiter(rps float64, burst int) *limiter {
-	return &limiter{rps: rate.Limit(rps), burst: burst, clients: map[string]*client{}, sweep: time.Now()}
+	idle := 5 * time.Minute
+	if rps > 0 {
+		if d := time.Duration(float64(burst) / rps * float64(time.Second)); d < idle {
+			idle = d
+		}
+	}
+	return &limiter{rps: rate.Limit(rps), burst: burst, idle: idle, max: maxClients,
+		clients: map[string]*client{}, sweep: time.Now()}
+}
+
+// forgetIdle drops the entries whose bucket has refilled.
+func (l *limiter) forgetIdle(now time.Time) {
+	for k, c := range l.clients {
+		if now.Sub(c.seen) >= l.idle {
+			delete(l.clients, k)
+		}
+	}
+	l.sweep = now
 }
 
 // allow reports whether ip may proceed, and if not, after how long.
@@ -153,15 +197,21 @@ func (l *limiter) allow(ip string, now time.Time) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if now.Sub(l.sweep) > time.Minute {
-		for k, c := range l.clients {
-			if now.Sub(c.seen) > 5*time.Minute {
-				delete(l.clients, k)
-			}
-		}
-		l.sweep = now
+		l.forgetIdle(now)
 	}
 	c, ok := l.clients[ip]
 	if !ok {
+		// A full table sweeps at most once a second, so a flood of new
+		// sources does not make every request walk the whole table.
+		if len(l.clients) >= l.max && now.Sub(l.sweep) >= time.Second {
+			l.forgetIdle(now)
+		}
+		if len(l.clients) >= l.max {
+			for k := range l.clients {
+				delete(l.clients, k)
+				break
+			}
+		}
 		c = &client{lim: rate.NewLimiter(l.rps, l.burst)}
 		l.clients[ip] = c
 	}
@@ -187,6 +237,23 @@ func (g *Gateway) rateLimit(next http.Handler) http.Handler {
 			apierror.Write(w, r, &apierror.Error{Status: http.StatusTooManyRequests, Code: "rate_limited",
 				Description: "too many requests from this client; retry after " + strconv.Itoa(secs) + "s", RetryAfter: secs})
 			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// attestedTime sets the attested-time headers docs/api.md promises on
+// every response while a snapshot is held. It runs before anything that
+// can answer (a failed request id, the rate limit, a refused request
+// target), so those answers carry them too; the calibration check further
+// in sets them again for the requests it lets through.
+func (g *Gateway) attestedTime(next http.Handler) http.Handler {
+	tr := g.opts.Authority.Tracker()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if st := tr.Status(); st.Snapshot.UnixTimeMs != 0 {
+			h := w.Header()
+			h.Set(calibration.HeaderAttestedTime, strconv.FormatInt(st.AttestedNow.UnixMilli(), 10))
+			h.Set(calibration.HeaderAttestationAge, strconv.FormatInt(st.Age.Milliseconds(), 10))
 		}
 		next.ServeHTTP(w, r)
 	})

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -91,6 +92,31 @@ func TestRequestID(t *testing.T) {
 			}
 		})
 	}
+	t.Run("fail/no-id-drawn-fails-the-request", func(t *testing.T) {
+		var logBuf bytes.Buffer
+		g := &Gateway{log: zerolog.New(&logBuf), ids: newIDSource(failReader{})}
+		called := false
+		h := g.requestID(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { called = true }))
+		req := httptest.NewRequest(http.MethodGet, "/x", nil)
+		req.Header.Set(apierror.RequestIDHeader, "not valid!") // replaced, so a draw is needed
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if called || rec.Code != http.StatusInternalServerError {
+			t.Fatalf("status %d, handler called %v; want 500 and not called", rec.Code, called)
+		}
+		if e := decodeError(t, rec); e.Code != "internal_error" || e.RequestID != "" {
+			t.Fatalf("error %+v", e)
+		}
+		if v, ok := rec.Header()[apierror.RequestIDHeader]; ok {
+			t.Fatalf("X-Request-Id %q sent without a drawn id", v)
+		}
+		if strings.Contains(rec.Body.String(), "not valid") {
+			t.Fatalf("the client's invalid id is reflected: %s", rec.Body)
+		}
+		if !strings.Contains(logBuf.String(), "drbg failed") {
+			t.Fatalf("the cause is not logged: %s", logBuf.String())
+		}
+	})
 	t.Run("ok/error-body-carries-id", func(t *testing.T) {
 		h := g.requestID(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			apierror.Write(w, r, apierror.NotFound("nothing"))
@@ -115,13 +141,24 @@ type failReader struct{}
 
 func (failReader) Read([]byte) (int, error) { return 0, errors.New("drbg failed") }
 
+// flakyReader fails its first fail reads, then reads crypto/rand.
+type flakyReader struct{ fail int }
+
+func (f *flakyReader) Read(p []byte) (int, error) {
+	if f.fail > 0 {
+		f.fail--
+		return 0, errors.New("drbg failed")
+	}
+	return rand.Read(p)
+}
+
 func TestIDSource(t *testing.T) {
 	t.Run("ok/unique", func(t *testing.T) {
 		s := newIDSource(rand.Reader)
 		seen := map[string]bool{}
 		for i := 0; i < 5000; i++ {
-			id := s.next()
-			if !isHexID(id) || seen[id] {
+			id, err := s.next()
+			if err != nil || !isHexID(id) || seen[id] {
 				t.Fatalf("id %d: %q repeated or malformed", i, id)
 			}
 			seen[id] = true
@@ -131,19 +168,29 @@ func TestIDSource(t *testing.T) {
 		r := &countingReader{}
 		s := newIDSource(r)
 		for i := 0; i < 256; i++ {
-			s.next()
+			_, _ = s.next()
 		}
 		if r.reads.Load() != 1 {
 			t.Fatalf("%d reads for 256 ids, want 1", r.reads.Load())
 		}
-		s.next()
+		_, _ = s.next()
 		if r.reads.Load() != 2 {
 			t.Fatalf("%d reads for 257 ids, want 2", r.reads.Load())
 		}
 	})
-	t.Run("fail/broken-source-gives-empty-id", func(t *testing.T) {
-		if id := newIDSource(failReader{}).next(); id != "" {
-			t.Fatalf("id %q from a broken source", id)
+	t.Run("fail/broken-source-is-an-error", func(t *testing.T) {
+		if id, err := newIDSource(failReader{}).next(); err == nil || id != "" {
+			t.Fatalf("id %q, error %v from a broken source", id, err)
+		}
+	})
+	t.Run("ok/recovers-after-a-failed-draw", func(t *testing.T) {
+		r := &flakyReader{fail: 1}
+		s := newIDSource(r)
+		if _, err := s.next(); err == nil {
+			t.Fatal("the failing draw gave an id")
+		}
+		if id, err := s.next(); err != nil || !isHexID(id) {
+			t.Fatalf("id %q, error %v after the source recovered", id, err)
 		}
 	})
 	t.Run("ok/concurrent", func(t *testing.T) {
@@ -154,7 +201,11 @@ func TestIDSource(t *testing.T) {
 		for w := 0; w < workers; w++ {
 			go func() {
 				for i := 0; i < each; i++ {
-					out <- s.next()
+					id, err := s.next()
+					if err != nil {
+						id = "error: " + err.Error()
+					}
+					out <- id
 				}
 				done <- struct{}{}
 			}()
@@ -165,7 +216,7 @@ func TestIDSource(t *testing.T) {
 		close(out)
 		seen := map[string]bool{}
 		for id := range out {
-			if seen[id] {
+			if seen[id] || !isHexID(id) {
 				t.Fatalf("id %q handed out twice", id)
 			}
 			seen[id] = true
@@ -309,6 +360,55 @@ func TestLimiterAllow(t *testing.T) {
 		// A forgotten client starts with a full bucket.
 		if ok, _ := l.allow("a", base.Add(6*time.Minute)); !ok {
 			t.Fatal("a forgotten client is refused")
+		}
+	})
+}
+
+func TestLimiterCap(t *testing.T) {
+	// Many IPv6 sources of one /64, each sending once: the table never
+	// holds more than the cap, and clients still being limited are.
+	base := time.Now()
+	addr := func(i int) string { return fmt.Sprintf("2001:db8:1:2:%x:%x::1", i>>16, i&0xffff) }
+	t.Run("ok/bounded-under-many-sources", func(t *testing.T) {
+		l := newLimiter(1, 1) // refill in 1s
+		l.max = 1000
+		for i := 0; i < 20000; i++ {
+			// All within one refill time: nothing is idle, so eviction
+			// is what keeps the table bounded.
+			if ok, _ := l.allow(addr(i), base.Add(time.Duration(i)*time.Microsecond)); !ok {
+				t.Fatalf("source %d refused on its first request", i)
+			}
+			if len(l.clients) > l.max {
+				t.Fatalf("%d clients tracked after %d sources, cap %d", len(l.clients), i+1, l.max)
+			}
+		}
+	})
+	t.Run("ok/idle-dropped-before-active", func(t *testing.T) {
+		l := newLimiter(0.1, 1) // refill in 10s
+		l.max = 100
+		l.sweep = base
+		if ok, _ := l.allow("192.0.2.1", base); !ok {
+			t.Fatal("first request refused")
+		}
+		// 99 sources whose buckets have refilled by the time the table is full.
+		for i := 0; i < 99; i++ {
+			l.allow(addr(i), base.Add(-20*time.Second))
+		}
+		// 50 newcomers: the idle entries make room, the active one stays.
+		at := base.Add(2 * time.Second)
+		for i := 100; i < 150; i++ {
+			l.allow(addr(i), at)
+		}
+		for i := 0; i < 99; i++ {
+			if _, ok := l.clients[addr(i)]; ok {
+				t.Fatalf("idle source %d kept while the table was full", i)
+			}
+		}
+		if ok, _ := l.allow("192.0.2.1", at); ok {
+			t.Fatal("an active, limited client was evicted while idle entries were there to drop")
+		}
+		if len(l.clients) != 51 {
+			t.Fatalf("%d clients tracked, want the 51 active ones", len(l.clients))
 		}
 	})
 }

@@ -45,11 +45,10 @@ func newHandler(cfg config, rand io.Reader, audit plugin.Auditor, log zerolog.Lo
 	mux.HandleFunc("POST /echo/{$}", h.echo)
 	// The JSON error shape for everything else.
 	mux.HandleFunc("/echo/{$}", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Allow", http.MethodPost)
-		apierror.Write(w, r, apierror.MethodNotAllowed(r.Method))
+		apierror.WriteMethodNotAllowed(w, r, http.MethodPost)
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		apierror.Write(w, r, apierror.NotFound("no such endpoint"))
+		apierror.Write(w, r, apierror.NoEndpoint())
 	})
 	return mux
 }

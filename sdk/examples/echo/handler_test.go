@@ -116,6 +116,16 @@ func TestEcho(t *testing.T) {
 				if len(tt.audit.events) != 0 {
 					t.Fatalf("a failed request was audited: %+v", tt.audit.events)
 				}
+				switch tt.wantStatus {
+				case http.StatusMethodNotAllowed:
+					if rec.Header().Get("Allow") != http.MethodPost || !strings.HasSuffix(e.Description, "allowed: POST") {
+						t.Fatalf("405 with Allow %q, %q: both must name POST", rec.Header().Get("Allow"), e.Description)
+					}
+				case http.StatusNotFound:
+					if e.Description != apierror.NoEndpoint().Description {
+						t.Fatalf("404 %q is not the platform's one 404", e.Description)
+					}
+				}
 				return
 			}
 			var r response
