@@ -106,11 +106,7 @@ func checkNonce(alg aeadAlgorithm, nonce []byte) error {
 
 // encrypt seals the plaintext. Without a caller nonce a fresh one is drawn
 // from the platform DRBG.
-func (s *server) encrypt(r *http.Request) (any, error) {
-	var req encryptRequest
-	if err := s.decode(r, &req); err != nil {
-		return nil, err
-	}
+func (s *server) encrypt(_ *http.Request, req *encryptRequest) (*encryptResponse, error) {
 	alg, err := findAEAD(req.Algorithm)
 	if err != nil {
 		return nil, err
@@ -143,16 +139,12 @@ func (s *server) encrypt(r *http.Request) (any, error) {
 		}
 	}
 	ct := aead.Seal(nil, nonce, plaintext, aad)
-	return encryptResponse{Algorithm: alg.name, Nonce: encode(nonce), Ciphertext: encode(ct)}, nil
+	return &encryptResponse{Algorithm: alg.name, Nonce: encode(nonce), Ciphertext: encode(ct)}, nil
 }
 
 // decrypt opens the ciphertext. Every authentication failure gets the same
 // answer, whatever input was wrong.
-func (s *server) decrypt(r *http.Request) (any, error) {
-	var req decryptRequest
-	if err := s.decode(r, &req); err != nil {
-		return nil, err
-	}
+func (s *server) decrypt(_ *http.Request, req *decryptRequest) (*decryptResponse, error) {
 	alg, err := findAEAD(req.Algorithm)
 	if err != nil {
 		return nil, err
@@ -184,5 +176,5 @@ func (s *server) decrypt(r *http.Request) (any, error) {
 		return nil, errDecryptionFailed()
 	}
 	defer wipe(pt)
-	return decryptResponse{Plaintext: encode(pt)}, nil
+	return &decryptResponse{Plaintext: encode(pt)}, nil
 }

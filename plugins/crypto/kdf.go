@@ -39,11 +39,7 @@ type deriveKeyResponse struct {
 
 // deriveKey runs HKDF extract-then-expand. A missing salt is HKDF's
 // default: a string of zero bytes as long as the hash.
-func (s *server) deriveKey(r *http.Request) (any, error) {
-	var req deriveKeyRequest
-	if err := s.decode(r, &req); err != nil {
-		return nil, err
-	}
+func (s *server) deriveKey(_ *http.Request, req *deriveKeyRequest) (*deriveKeyResponse, error) {
 	alg, err := lookup(kdfAlgorithms(), req.Algorithm)
 	if err != nil {
 		return nil, err
@@ -76,5 +72,5 @@ func (s *server) deriveKey(r *http.Request) (any, error) {
 		return nil, fmt.Errorf("%w: %s: %w", errPrimitive, alg.name, err)
 	}
 	defer wipe(key)
-	return deriveKeyResponse{Key: encode(key)}, nil
+	return &deriveKeyResponse{Key: encode(key)}, nil
 }

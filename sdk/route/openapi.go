@@ -264,7 +264,7 @@ func schemaFor(t reflect.Type, request bool, depth int) *schema {
 		return &schema{Type: "object", AdditionalProperties: schemaFor(t.Elem(), request, depth+1)}
 	case reflect.Struct:
 		s := &schema{Type: "object", Properties: map[string]*schema{}, AdditionalProperties: false}
-		addProperties(s, t, request, depth)
+		addProperties(s, t, request, depth, false)
 		return s
 	default:
 		return &schema{}
@@ -272,13 +272,15 @@ func schemaFor(t reflect.Type, request bool, depth int) *schema {
 }
 
 // addProperties adds a struct's JSON fields (promoting those of embedded
-// structs) to s.
-func addProperties(s *schema, t reflect.Type, request bool, depth int) {
+// structs) to s. Fields promoted through an embedded pointer are optional:
+// encoding/json leaves them out when the pointer is nil, which is how one
+// answer type holds either of two shapes.
+func addProperties(s *schema, t reflect.Type, request bool, depth int, optional bool) {
 	for i := range t.NumField() {
 		f := t.Field(i)
 		if f.Anonymous && f.Tag.Get("json") == "" {
 			if et := deref(f.Type); et.Kind() == reflect.Struct {
-				addProperties(s, et, request, depth+1)
+				addProperties(s, et, request, depth+1, optional || f.Type.Kind() == reflect.Pointer)
 				continue
 			}
 		}
@@ -294,7 +296,7 @@ func addProperties(s *schema, t reflect.Type, request bool, depth int) {
 		switch {
 		case request && a.required:
 			s.Required = append(s.Required, name)
-		case !request && !omitEmpty(f):
+		case !request && !omitEmpty(f) && !optional:
 			s.Required = append(s.Required, name)
 			if f.Type.Kind() == reflect.Pointer || f.Type.Kind() == reflect.Slice || f.Type.Kind() == reflect.Map {
 				nullable(s.Properties[name])

@@ -153,6 +153,9 @@ func (t *Table) check() error {
 	if t.Prefix == "" || !strings.HasPrefix(t.Prefix, "/") || strings.HasSuffix(t.Prefix, "/") {
 		return fmt.Errorf("%w: prefix %q must start with '/' and not end with one", ErrTable, t.Prefix)
 	}
+	if t.Title == "" || t.Version == "" {
+		return fmt.Errorf("%w: the table needs a title and a version for its document", ErrTable)
+	}
 	seen := map[string]bool{t.DocumentPath() + " GET": true}
 	for _, rt := range t.Routes {
 		if rt.serve == nil {

@@ -312,8 +312,9 @@ func TestTableErrors(t *testing.T) {
 		want  string
 	}{
 		{"fail/prefix", Table{Prefix: "w/"}, "prefix"},
-		{"fail/duplicate", Table{Prefix: "/w", Routes: []Route{JSON("GET", "/w/a", nop), JSON("GET", "/w/a", nop)}}, "declared twice"},
-		{"fail/duplicate-param-names", Table{Prefix: "/w", Routes: []Route{
+		{"fail/no-version", Table{Title: "W", Prefix: "/w"}, "version"},
+		{"fail/duplicate", Table{Title: "W", Version: "1", Prefix: "/w", Routes: []Route{JSON("GET", "/w/a", nop), JSON("GET", "/w/a", nop)}}, "declared twice"},
+		{"fail/duplicate-param-names", Table{Title: "W", Version: "1", Prefix: "/w", Routes: []Route{
 			JSON("GET", "/w/{a}", func(*http.Request, *struct {
 				A string `path:"a" json:"-"`
 			}) (*struct{}, error) {
@@ -325,16 +326,16 @@ func TestTableErrors(t *testing.T) {
 				return nil, nil
 			}),
 		}}, "declared twice"},
-		{"fail/document-path", Table{Prefix: "/w", Routes: []Route{JSON("GET", "/w/openapi.json", nop)}}, "declared twice"},
-		{"fail/head", Table{Prefix: "/w", Routes: []Route{JSON("HEAD", "/w/a", nop)}}, "HEAD"},
-		{"fail/lower-case-method", Table{Prefix: "/w", Routes: []Route{JSON("get", "/w/a", nop)}}, "upper-case"},
-		{"fail/bytes-without-tag", Table{Prefix: "/w", Routes: []Route{JSON("POST", "/w/a", func(*http.Request, *withBytes) (*struct{}, error) { return nil, nil })}}, "base64url"},
-		{"fail/get-with-body", Table{Prefix: "/w", Routes: []Route{JSON("GET", "/w/a", func(*http.Request, *getBody) (*struct{}, error) { return nil, nil })}}, "has no body"},
-		{"fail/query-in-json", Table{Prefix: "/w", Routes: []Route{JSON("POST", "/w/a", func(*http.Request, *queryNoJSONDash) (*struct{}, error) { return nil, nil })}}, `json:"-"`},
-		{"fail/missing-param-field", Table{Prefix: "/w", Routes: []Route{JSON("GET", "/w/{id}", func(*http.Request, *missingParam) (*struct{}, error) { return nil, nil })}}, "{id}"},
-		{"fail/enum-on-int", Table{Prefix: "/w", Routes: []Route{JSON("POST", "/w/a", func(*http.Request, *badTag) (*struct{}, error) { return nil, nil })}}, "enum"},
-		{"fail/partial-segment", Table{Prefix: "/w", Routes: []Route{JSON("GET", "/w/x{id}", nop)}}, "whole segment"},
-		{"fail/zero-route", Table{Prefix: "/w", Routes: []Route{{}}}, "route.JSON"},
+		{"fail/document-path", Table{Title: "W", Version: "1", Prefix: "/w", Routes: []Route{JSON("GET", "/w/openapi.json", nop)}}, "declared twice"},
+		{"fail/head", Table{Title: "W", Version: "1", Prefix: "/w", Routes: []Route{JSON("HEAD", "/w/a", nop)}}, "HEAD"},
+		{"fail/lower-case-method", Table{Title: "W", Version: "1", Prefix: "/w", Routes: []Route{JSON("get", "/w/a", nop)}}, "upper-case"},
+		{"fail/bytes-without-tag", Table{Title: "W", Version: "1", Prefix: "/w", Routes: []Route{JSON("POST", "/w/a", func(*http.Request, *withBytes) (*struct{}, error) { return nil, nil })}}, "base64url"},
+		{"fail/get-with-body", Table{Title: "W", Version: "1", Prefix: "/w", Routes: []Route{JSON("GET", "/w/a", func(*http.Request, *getBody) (*struct{}, error) { return nil, nil })}}, "has no body"},
+		{"fail/query-in-json", Table{Title: "W", Version: "1", Prefix: "/w", Routes: []Route{JSON("POST", "/w/a", func(*http.Request, *queryNoJSONDash) (*struct{}, error) { return nil, nil })}}, `json:"-"`},
+		{"fail/missing-param-field", Table{Title: "W", Version: "1", Prefix: "/w", Routes: []Route{JSON("GET", "/w/{id}", func(*http.Request, *missingParam) (*struct{}, error) { return nil, nil })}}, "{id}"},
+		{"fail/enum-on-int", Table{Title: "W", Version: "1", Prefix: "/w", Routes: []Route{JSON("POST", "/w/a", func(*http.Request, *badTag) (*struct{}, error) { return nil, nil })}}, "enum"},
+		{"fail/partial-segment", Table{Title: "W", Version: "1", Prefix: "/w", Routes: []Route{JSON("GET", "/w/x{id}", nop)}}, "whole segment"},
+		{"fail/zero-route", Table{Title: "W", Version: "1", Prefix: "/w", Routes: []Route{{}}}, "route.JSON"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -385,4 +386,86 @@ func FuzzServe(f *testing.F) {
 			v.check(t, req, rec)
 		}
 	})
+}
+
+type macAnswer struct {
+	MAC string `json:"mac"`
+}
+
+type validAnswer struct {
+	Valid bool `json:"valid"`
+}
+
+// eitherAnswer is one of two shapes: fields promoted through an embedded
+// pointer are optional in the document.
+type eitherAnswer struct {
+	*macAnswer
+	*validAnswer
+}
+
+func TestEmbeddedPointerShapes(t *testing.T) {
+	tab := &Table{Title: "E", Version: "1", Prefix: "/e", Routes: []Route{
+		JSON(http.MethodGet, "/e/x", func(r *http.Request, req *struct {
+			V bool `query:"valid" json:"-"`
+		}) (*eitherAnswer, error) {
+			if req.V {
+				return &eitherAnswer{validAnswer: &validAnswer{Valid: false}}, nil
+			}
+			return &eitherAnswer{macAnswer: &macAnswer{MAC: "m"}}, nil
+		}),
+	}}
+	doc, err := tab.Document()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := newValidator(t, doc)
+	s := v.doc.Paths.Find("/e/x").Get.Responses.Status(200).Value.Content.Get("application/json").Schema.Value
+	if len(s.Required) != 0 || s.Properties["mac"] == nil || s.Properties["valid"] == nil {
+		t.Fatalf("schema %+v", s)
+	}
+	h := tab.MustHandler()
+	for _, target := range []string{"/e/x", "/e/x?valid=true"} {
+		req := httptest.NewRequest(http.MethodGet, target, nil)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			t.Fatalf("%s: %d %s", target, rec.Code, rec.Body)
+		}
+		v.check(t, req, rec)
+	}
+}
+
+// TestValidatorCatchesMismatch makes sure the document check used here and
+// in the e2e suite can fail: an answer with a field the document does not
+// list is refused.
+func TestValidatorCatchesMismatch(t *testing.T) {
+	doc, err := testTable().Document()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := newValidator(t, doc)
+	req := httptest.NewRequest(http.MethodGet, "/w/items/3", nil)
+	rec := httptest.NewRecorder()
+	apierror.WriteJSON(rec, http.StatusOK, map[string]any{"id": 3, "name": "n", "notes": nil, "extra": true})
+	ft := &fakeT{TB: t}
+	func() {
+		defer func() { _ = recover() }()
+		v.check(ft, req, rec)
+	}()
+	if !ft.failed {
+		t.Fatal("an answer with an undocumented field passed the document check")
+	}
+}
+
+// fakeT records a failure instead of ending the test.
+type fakeT struct {
+	testing.TB
+	failed bool
+}
+
+func (f *fakeT) Helper() {}
+
+func (f *fakeT) Fatalf(string, ...any) {
+	f.failed = true
+	panic("fatal")
 }
