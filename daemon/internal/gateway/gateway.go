@@ -71,6 +71,8 @@ func New(opts Options) *Gateway {
 	// checkers that probe with it.
 	r.Methods(http.MethodGet, http.MethodHead).Path("/health").HandlerFunc(g.serveHealth)
 	r.Methods(http.MethodGet, http.MethodHead).Path("/clock/attestation").HandlerFunc(g.serveAttestation)
+	// The running plugins' OpenAPI documents, merged.
+	r.Methods(http.MethodGet, http.MethodHead).Path(DocumentPath).Handler(newOpenAPI(opts.Supervisor, opts.Config.UpstreamTimeout, g.log))
 	// Every other path is a plugin's: the proxy is the router's fallback
 	// and routes by the supervisor's prefixes itself (no pattern per plugin;
 	// mux still wraps the request with its empty route context).
@@ -81,7 +83,7 @@ func New(opts Options) *Gateway {
 	})
 
 	calibrated := calibration.Middleware(opts.Authority.Tracker(), calibration.Options{
-		Exempt: []string{"/health", "/clock/attestation"},
+		Exempt: []string{"/health", "/clock/attestation", DocumentPath},
 	})(r)
 	g.handler = g.requestID(g.accessLog(g.recoverer(g.rateLimit(calibrated))))
 	return g
