@@ -206,7 +206,7 @@ func (t *Table) operation(rt Route) *operation {
 // parametersOf lists the path and query fields of a request struct.
 func parametersOf(t reflect.Type) []parameter {
 	var ps []parameter
-	for i := range t.NumField() {
+	for i := range structFields(t) {
 		f := t.Field(i)
 		a, _ := parseAPITag(f.Tag.Get("api"))
 		p := parameter{Description: f.Tag.Get("doc"), Schema: fieldSchema(f, a, true, 0)}

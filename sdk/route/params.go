@@ -124,7 +124,14 @@ func checkRequestType(rt Route) error {
 		return fmt.Errorf("%w: %s %s: %s", ErrTable, rt.method, rt.path, fmt.Sprintf(format, args...))
 	}
 	if t.Kind() != reflect.Struct {
-		return bad("the request type %s must be a struct", t)
+		// The whole body, json.RawMessage say: no path or query fields.
+		if !hasBody(rt.method) {
+			return bad("the request type %s of a %s route must be a struct", t, rt.method)
+		}
+		if segs, _ := parseTemplate(rt.path); slices.ContainsFunc(segs, func(s segment) bool { return s.param != "" }) {
+			return bad("a path with parameters needs a request struct with path fields")
+		}
+		return nil
 	}
 	if !hasBody(rt.method) && hasJSONFields(t) {
 		return bad("a %s request has no body: tag its fields path or query, or json:\"-\"", rt.method)
@@ -219,7 +226,7 @@ func decodeQuery(r *http.Request, req reflect.Value) error {
 	}
 	t := req.Type()
 	declared := map[string]int{}
-	for i := range t.NumField() {
+	for i := range structFields(t) {
 		if n := queryName(t.Field(i)); n != "" {
 			declared[n] = i
 		}
@@ -232,7 +239,7 @@ func decodeQuery(r *http.Request, req reflect.Value) error {
 			return apierror.BadRequest("query parameter %q given more than once", k)
 		}
 	}
-	for i := range t.NumField() {
+	for i := range structFields(t) {
 		f := t.Field(i)
 		name := queryName(f)
 		if name == "" {
@@ -255,7 +262,7 @@ func decodeQuery(r *http.Request, req reflect.Value) error {
 // decodePath sets the fields tagged path from the matched route.
 func decodePath(r *http.Request, req reflect.Value) error {
 	t := req.Type()
-	for i := range t.NumField() {
+	for i := range structFields(t) {
 		name := pathName(t.Field(i))
 		if name == "" {
 			continue
@@ -315,6 +322,14 @@ func setParam(v reflect.Value, s, what string) error {
 	return nil
 }
 
+// structFields is the number of fields of a struct type, 0 for any other.
+func structFields(t reflect.Type) int {
+	if t.Kind() != reflect.Struct {
+		return 0
+	}
+	return t.NumField()
+}
+
 // isStrictInt reports whether s is -?(0|[1-9][0-9]*) and not "-0".
 func isStrictInt(s string) bool {
 	digits := strings.TrimPrefix(s, "-")
@@ -332,7 +347,7 @@ func isStrictInt(s string) bool {
 // validate applies the `api` tags of a decoded request, in field order.
 func validate(v reflect.Value, path string) error {
 	t := v.Type()
-	for i := range t.NumField() {
+	for i := range structFields(t) {
 		f := t.Field(i)
 		if !f.IsExported() {
 			continue

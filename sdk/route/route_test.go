@@ -469,3 +469,39 @@ func (f *fakeT) Fatalf(string, ...any) {
 	f.failed = true
 	panic("fatal")
 }
+
+// TestWholeBody: a non-struct request type is the whole body, decoded with
+// the same strict rules.
+func TestWholeBody(t *testing.T) {
+	tab := &Table{Title: "E", Version: "1", Prefix: "/e", Routes: []Route{
+		JSON(http.MethodPost, "/e/", func(_ *http.Request, req *json.RawMessage) (*json.RawMessage, error) { return req, nil }),
+	}}
+	h := tab.MustHandler()
+	tests := []struct {
+		name, body string
+		status     int
+	}{
+		{"ok/array", `[1, {"a": "b"}]`, 200},
+		{"ok/string", `"x"`, 200},
+		{"fail/duplicate", `{"a":1,"a":2}`, 400},
+		{"fail/two-values", `1 2`, 400},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/e/", strings.NewReader(tc.body)))
+			if rec.Code != tc.status {
+				t.Fatalf("status %d: %s", rec.Code, rec.Body)
+			}
+			if tc.status == 200 && strings.TrimSpace(rec.Body.String()) != strings.ReplaceAll(tc.body, " ", "") {
+				t.Fatalf("echoed %s", rec.Body)
+			}
+		})
+	}
+	bad := Table{Title: "E", Version: "1", Prefix: "/e", Routes: []Route{
+		JSON(http.MethodGet, "/e/", func(_ *http.Request, req *json.RawMessage) (*struct{}, error) { return nil, nil }),
+	}}
+	if _, err := bad.Handler(); !errors.Is(err, ErrTable) {
+		t.Fatalf("a GET taking a whole body: %v", err)
+	}
+}
