@@ -248,7 +248,7 @@ func (d *strictDecoder) object(rv reflect.Value, path string) error {
 		return err
 	}
 	fields := fieldsOf(rv.Type())
-	seen := map[string]bool{}
+	var seen keySet
 	for {
 		t, err := d.next()
 		if err != nil {
@@ -259,10 +259,9 @@ func (d *strictDecoder) object(rv reflect.Value, path string) error {
 			return nil
 		}
 		key, _ := t.(string)
-		if seen[key] {
+		if seen.add(key) {
 			return BadRequest("duplicate key %q", clipKey(join(path, key)))
 		}
-		seen[key] = true
 		f, ok := fields.byName[key]
 		if !ok {
 			if name, folded := fields.folded[strings.ToLower(key)]; folded {
@@ -293,7 +292,7 @@ func (d *strictDecoder) mapValue(rv reflect.Value, path string) error {
 	if rv.IsNil() {
 		rv.Set(reflect.MakeMap(typ))
 	}
-	seen := map[string]bool{}
+	var seen keySet
 	for {
 		t, err := d.next()
 		if err != nil {
@@ -304,10 +303,9 @@ func (d *strictDecoder) mapValue(rv reflect.Value, path string) error {
 			return nil
 		}
 		key, _ := t.(string)
-		if seen[key] {
+		if seen.add(key) {
 			return BadRequest("duplicate key %q", clipKey(join(path, key)))
 		}
-		seen[key] = true
 		vt, err := d.next()
 		if err != nil {
 			return err
@@ -352,7 +350,7 @@ func (d *strictDecoder) skip(t json.Token) error {
 		if err := d.enter(); err != nil {
 			return err
 		}
-		seen := map[string]bool{}
+		var seen keySet
 		for {
 			k, err := d.next()
 			if err != nil {
@@ -363,10 +361,9 @@ func (d *strictDecoder) skip(t json.Token) error {
 				return nil
 			}
 			key, _ := k.(string)
-			if seen[key] {
+			if seen.add(key) {
 				return BadRequest("duplicate key %q", clipKey(key))
 			}
-			seen[key] = true
 			v, err := d.next()
 			if err != nil {
 				return err
@@ -418,6 +415,39 @@ func (d *strictDecoder) opaque(t json.Token, rv reflect.Value, path string) erro
 		return BadRequest("field %q is not valid", path)
 	}
 	return nil
+}
+
+// keySet holds the keys of one object: a short list, as request objects
+// have few keys, and a map past that.
+type keySet struct {
+	list []string
+	m    map[string]struct{}
+}
+
+// add records key and reports whether it was there already.
+func (k *keySet) add(key string) bool {
+	if k.m != nil {
+		if _, dup := k.m[key]; dup {
+			return true
+		}
+		k.m[key] = struct{}{}
+		return false
+	}
+	for _, o := range k.list {
+		if o == key {
+			return true
+		}
+	}
+	if len(k.list) < 16 {
+		k.list = append(k.list, key)
+		return false
+	}
+	k.m = make(map[string]struct{}, 2*len(k.list))
+	for _, o := range k.list {
+		k.m[o] = struct{}{}
+	}
+	k.m[key] = struct{}{}
+	return false
 }
 
 // clipKey bounds a client-supplied key echoed in a description.
