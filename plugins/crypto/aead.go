@@ -51,31 +51,31 @@ func (a aeadAlgorithm) algName() string { return a.name }
 // encryptRequest is the body of POST /crypto/encrypt.
 type encryptRequest struct {
 	Algorithm string  `json:"algorithm"`
-	Key       *string `json:"key"`
-	Plaintext *string `json:"plaintext"`
-	AAD       *string `json:"aad"`
-	Nonce     *string `json:"nonce"`
+	Key       *string `json:"key" api:"base64url"`
+	Plaintext *string `json:"plaintext" api:"base64url"`
+	AAD       *string `json:"aad" api:"base64url"`
+	Nonce     *string `json:"nonce" api:"base64url"`
 }
 
 // encryptResponse is the answer of POST /crypto/encrypt.
 type encryptResponse struct {
 	Algorithm  string `json:"algorithm"`
-	Nonce      string `json:"nonce"`
-	Ciphertext string `json:"ciphertext"`
+	Nonce      string `json:"nonce" api:"base64url"`
+	Ciphertext string `json:"ciphertext" api:"base64url"`
 }
 
 // decryptRequest is the body of POST /crypto/decrypt.
 type decryptRequest struct {
 	Algorithm  string  `json:"algorithm"`
-	Key        *string `json:"key"`
-	Nonce      *string `json:"nonce"`
-	Ciphertext *string `json:"ciphertext"`
-	AAD        *string `json:"aad"`
+	Key        *string `json:"key" api:"base64url"`
+	Nonce      *string `json:"nonce" api:"base64url"`
+	Ciphertext *string `json:"ciphertext" api:"base64url"`
+	AAD        *string `json:"aad" api:"base64url"`
 }
 
 // decryptResponse is the answer of POST /crypto/decrypt.
 type decryptResponse struct {
-	Plaintext string `json:"plaintext"`
+	Plaintext string `json:"plaintext" api:"base64url"`
 }
 
 // aeadFor decodes and checks the key, then builds the AEAD. The key bytes

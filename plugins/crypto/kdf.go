@@ -26,15 +26,15 @@ const hkdfMaxBlocks = 255
 // deriveKeyRequest is the body of POST /crypto/derive-key.
 type deriveKeyRequest struct {
 	Algorithm string  `json:"algorithm"`
-	IKM       *string `json:"ikm"`
-	Salt      *string `json:"salt"`
-	Info      *string `json:"info"`
+	IKM       *string `json:"ikm" api:"base64url"`
+	Salt      *string `json:"salt" api:"base64url"`
+	Info      *string `json:"info" api:"base64url"`
 	Length    *int    `json:"length"`
 }
 
 // deriveKeyResponse is the answer of POST /crypto/derive-key.
 type deriveKeyResponse struct {
-	Key string `json:"key"`
+	Key string `json:"key" api:"base64url"`
 }
 
 // deriveKey runs HKDF extract-then-expand. A missing salt is HKDF's

@@ -213,28 +213,28 @@ type keypairRequest struct {
 // keypairResponse is the answer of POST /crypto/keypair.
 type keypairResponse struct {
 	Algorithm  string `json:"algorithm"`
-	PrivateKey string `json:"private_key"`
-	PublicKey  string `json:"public_key"`
+	PrivateKey string `json:"private_key" api:"base64url"`
+	PublicKey  string `json:"public_key" api:"base64url"`
 }
 
 // signRequest is the body of POST /crypto/sign.
 type signRequest struct {
 	Algorithm  string  `json:"algorithm"`
-	PrivateKey *string `json:"private_key"`
-	Message    *string `json:"message"`
+	PrivateKey *string `json:"private_key" api:"base64url"`
+	Message    *string `json:"message" api:"base64url"`
 }
 
 // signResponse is the answer of POST /crypto/sign.
 type signResponse struct {
-	Signature string `json:"signature"`
+	Signature string `json:"signature" api:"base64url"`
 }
 
 // verifyRequest is the body of POST /crypto/verify.
 type verifyRequest struct {
 	Algorithm string  `json:"algorithm"`
-	PublicKey *string `json:"public_key"`
-	Message   *string `json:"message"`
-	Signature *string `json:"signature"`
+	PublicKey *string `json:"public_key" api:"base64url"`
+	Message   *string `json:"message" api:"base64url"`
+	Signature *string `json:"signature" api:"base64url"`
 }
 
 // verifyResponse is the answer of POST /crypto/verify.

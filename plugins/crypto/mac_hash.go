@@ -66,14 +66,14 @@ func macAlgorithms() []hashAlgorithm {
 // verifies instead of computing.
 type hmacRequest struct {
 	Algorithm string  `json:"algorithm"`
-	Key       *string `json:"key"`
-	Message   *string `json:"message"`
-	MAC       *string `json:"mac"`
+	Key       *string `json:"key" api:"base64url"`
+	Message   *string `json:"message" api:"base64url"`
+	MAC       *string `json:"mac" api:"base64url"`
 }
 
 // hmacResponse is the answer of POST /crypto/hmac when computing.
 type hmacResponse struct {
-	MAC string `json:"mac"`
+	MAC string `json:"mac" api:"base64url"`
 }
 
 // hmacVerifyResponse is the answer of POST /crypto/hmac when verifying.
@@ -90,12 +90,12 @@ type hmacAnswer struct {
 // hashRequest is the body of POST /crypto/hash.
 type hashRequest struct {
 	Algorithm string  `json:"algorithm"`
-	Data      *string `json:"data"`
+	Data      *string `json:"data" api:"base64url"`
 }
 
 // hashResponse is the answer of POST /crypto/hash.
 type hashResponse struct {
-	Digest string `json:"digest"`
+	Digest string `json:"digest" api:"base64url"`
 }
 
 // hmac computes a MAC or, when the request carries one, checks it in

@@ -23,7 +23,7 @@ type randomNumberRequest struct {
 // randomBytesResponse is the answer of GET /crypto/random.
 type randomBytesResponse struct {
 	Bytes int    `json:"bytes"`
-	Data  string `json:"data"`
+	Data  string `json:"data" api:"base64url"`
 }
 
 // randomNumberResponse is the answer of GET /random/number.

@@ -14,7 +14,7 @@ type kemKeygenRequest struct {
 	Algorithm string `json:"algorithm"`
 	// Seed, when set, makes key generation deterministic: 64 bytes d‖z for
 	// ML-KEM (FIPS 203 ML-KEM.KeyGen_internal) and Kyber, 32 for X-Wing.
-	Seed   string `json:"seed,omitempty"`
+	Seed   string `json:"seed,omitempty" api:"base64url"`
 	Format string `json:"format,omitempty"`
 }
 
@@ -23,18 +23,18 @@ type kemKeygenResponse struct {
 	Algorithm      string `json:"algorithm"`
 	Implementation string `json:"implementation"`
 	Format         string `json:"format"`
-	PublicKey      string `json:"public_key"`
+	PublicKey      string `json:"public_key" api:"base64url"`
 	// PrivateKey is the expanded FIPS 203 decapsulation key (raw) or the
 	// PKCS#8 seed form (der); for X-Wing it is the 32-byte seed.
-	PrivateKey string `json:"private_key"`
+	PrivateKey string `json:"private_key" api:"base64url"`
 	// Seed is the seed the key pair was derived from (raw format, ML-KEM and Kyber).
-	Seed string `json:"seed,omitempty"`
+	Seed string `json:"seed,omitempty" api:"base64url"`
 }
 
 // kemEncapsulateRequest is the body of POST /pqc/{ml-kem,x-wing}/encapsulate.
 type kemEncapsulateRequest struct {
 	Algorithm string `json:"algorithm"`
-	PublicKey string `json:"public_key"`
+	PublicKey string `json:"public_key" api:"base64url"`
 	Format    string `json:"format,omitempty"`
 }
 
@@ -42,8 +42,8 @@ type kemEncapsulateRequest struct {
 type kemEncapsulateResponse struct {
 	Algorithm      string `json:"algorithm"`
 	Implementation string `json:"implementation"`
-	Ciphertext     string `json:"ciphertext"`
-	SharedSecret   string `json:"shared_secret"`
+	Ciphertext     string `json:"ciphertext" api:"base64url"`
+	SharedSecret   string `json:"shared_secret" api:"base64url"`
 }
 
 // kemDecapsulateRequest is the body of POST /pqc/{ml-kem,x-wing}/decapsulate.
@@ -51,8 +51,8 @@ type kemDecapsulateRequest struct {
 	Algorithm string `json:"algorithm"`
 	// PrivateKey is, in raw format, the expanded decapsulation key or the
 	// seed (told apart by length); in pkcs8 format a OneAsymmetricKey.
-	PrivateKey string `json:"private_key"`
-	Ciphertext string `json:"ciphertext"`
+	PrivateKey string `json:"private_key" api:"base64url"`
+	Ciphertext string `json:"ciphertext" api:"base64url"`
 	Format     string `json:"format,omitempty"`
 }
 
@@ -60,7 +60,7 @@ type kemDecapsulateRequest struct {
 type kemDecapsulateResponse struct {
 	Algorithm      string `json:"algorithm"`
 	Implementation string `json:"implementation"`
-	SharedSecret   string `json:"shared_secret"`
+	SharedSecret   string `json:"shared_secret" api:"base64url"`
 }
 
 // kemKeygen serves POST /pqc/<route>/keygen.

@@ -30,7 +30,7 @@ type sigKeygenRequest struct {
 	// Seed, when set, makes key generation deterministic: 32 bytes ξ for
 	// ML-DSA (FIPS 204 ML-DSA.KeyGen_internal) and Dilithium;
 	// SK.seed‖SK.prf‖PK.seed (3n bytes) for SLH-DSA (FIPS 205 slh_keygen_internal).
-	Seed   string `json:"seed,omitempty"`
+	Seed   string `json:"seed,omitempty" api:"base64url"`
 	Format string `json:"format,omitempty"`
 }
 
@@ -38,11 +38,11 @@ type sigKeygenRequest struct {
 type sigKeygenResponse struct {
 	Algorithm  string `json:"algorithm"`
 	Format     string `json:"format"`
-	PublicKey  string `json:"public_key"`
-	PrivateKey string `json:"private_key"`
+	PublicKey  string `json:"public_key" api:"base64url"`
+	PrivateKey string `json:"private_key" api:"base64url"`
 	// Seed is ξ for ML-DSA and Dilithium in raw format (an SLH-DSA private
 	// key already holds its seeds).
-	Seed string `json:"seed,omitempty"`
+	Seed string `json:"seed,omitempty" api:"base64url"`
 }
 
 // sigSignRequest is the body of POST /pqc/{ml-dsa,slh-dsa}/sign.
@@ -50,9 +50,9 @@ type sigSignRequest struct {
 	Algorithm string `json:"algorithm"`
 	// PrivateKey is, in raw format, the FIPS encoding of the private key or
 	// (ML-DSA, Dilithium) the 32-byte seed; in pkcs8 format a OneAsymmetricKey.
-	PrivateKey string `json:"private_key"`
-	Message    string `json:"message"`
-	Context    string `json:"context,omitempty"`
+	PrivateKey string `json:"private_key" api:"base64url"`
+	Message    string `json:"message" api:"base64url"`
+	Context    string `json:"context,omitempty" api:"base64url"`
 	// Deterministic selects deterministic signing; hedged (randomised with
 	// bytes from the platform DRBG) when absent or false.
 	Deterministic *bool  `json:"deterministic,omitempty"`
@@ -65,17 +65,17 @@ type sigSignRequest struct {
 // sigSignResponse is the answer to a signing request.
 type sigSignResponse struct {
 	Algorithm     string `json:"algorithm"`
-	Signature     string `json:"signature"`
+	Signature     string `json:"signature" api:"base64url"`
 	Deterministic bool   `json:"deterministic"`
 }
 
 // sigVerifyRequest is the body of POST /pqc/{ml-dsa,slh-dsa}/verify.
 type sigVerifyRequest struct {
 	Algorithm string `json:"algorithm"`
-	PublicKey string `json:"public_key"`
-	Message   string `json:"message"`
-	Signature string `json:"signature"`
-	Context   string `json:"context,omitempty"`
+	PublicKey string `json:"public_key" api:"base64url"`
+	Message   string `json:"message" api:"base64url"`
+	Signature string `json:"signature" api:"base64url"`
+	Context   string `json:"context,omitempty" api:"base64url"`
 	Interface string `json:"interface,omitempty"`
 	PreHash   string `json:"pre_hash,omitempty"`
 	Format    string `json:"format,omitempty"`

@@ -185,8 +185,8 @@ func checkFields(t reflect.Type, bad func(string, ...any) error, params map[stri
 				params[p] = true
 			}
 		}
-		if a.base64url && !(ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Uint8) {
-			return bad("field %s: base64url needs a []byte field", f.Name)
+		if a.base64url && !(ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Uint8) && ft.Kind() != reflect.String {
+			return bad("field %s: base64url needs a []byte or string field", f.Name)
 		}
 		if ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Uint8 && !a.base64url && jsonName(f) != "" {
 			return bad("field %s: a []byte field must be tagged api:\"base64url\"", f.Name)

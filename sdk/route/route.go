@@ -22,6 +22,11 @@
 // in the document: required, enum=a|b|c, min=N and max=N (numbers), minlen=N
 // and maxlen=N (characters of a string, bytes of a base64url field, items of
 // a list) and base64url. The `doc` tag is the field's description.
+//
+// On a []byte field, base64url makes the SDK decode the field (strict
+// base64url without padding). On a string field it only documents the
+// encoding: the handler decodes the field itself, with
+// apierror.DecodeBase64URL, when and in the order it chooses.
 // "required" means present and not the zero value (a pointer field that is
 // not nil); use a pointer for a required number whose zero is meaningful.
 package route

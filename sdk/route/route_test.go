@@ -37,7 +37,7 @@ type item struct {
 	ID    int64    `json:"id"`
 	Name  string   `json:"name"`
 	Kind  string   `json:"kind,omitempty"`
-	Data  string   `json:"data,omitempty"`
+	Data  string   `json:"data,omitempty" api:"base64url"`
 	Notes []string `json:"notes"`
 }
 
@@ -269,6 +269,10 @@ func TestDocument(t *testing.T) {
 	if data := body.Properties["data"].Value; data.ContentEncoding != "base64url" || data.Pattern == "" {
 		t.Fatalf("data: %+v", data)
 	}
+	answer := post.Responses.Status(201).Value.Content.Get("application/json").Schema.Value
+	if data := answer.Properties["data"].Value; data.ContentEncoding != "base64url" || data.Pattern == "" || !data.Type.Is("string") {
+		t.Fatalf("answer data: %+v", data)
+	}
 	if kind := body.Properties["kind"].Value; len(kind.Enum) != 2 {
 		t.Fatalf("kind enum %v", kind.Enum)
 	}
@@ -305,6 +309,9 @@ func TestTableErrors(t *testing.T) {
 	type badTag struct {
 		N int `json:"n" api:"enum=a"`
 	}
+	type base64Int struct {
+		N int `json:"n" api:"base64url"`
+	}
 	nop := func(*http.Request, *struct{}) (*struct{}, error) { return nil, nil }
 	tests := []struct {
 		name  string
@@ -334,6 +341,7 @@ func TestTableErrors(t *testing.T) {
 		{"fail/query-in-json", Table{Title: "W", Version: "1", Prefix: "/w", Routes: []Route{JSON("POST", "/w/a", func(*http.Request, *queryNoJSONDash) (*struct{}, error) { return nil, nil })}}, `json:"-"`},
 		{"fail/missing-param-field", Table{Title: "W", Version: "1", Prefix: "/w", Routes: []Route{JSON("GET", "/w/{id}", func(*http.Request, *missingParam) (*struct{}, error) { return nil, nil })}}, "{id}"},
 		{"fail/enum-on-int", Table{Title: "W", Version: "1", Prefix: "/w", Routes: []Route{JSON("POST", "/w/a", func(*http.Request, *badTag) (*struct{}, error) { return nil, nil })}}, "enum"},
+		{"fail/base64url-on-int", Table{Title: "W", Version: "1", Prefix: "/w", Routes: []Route{JSON("POST", "/w/a", func(*http.Request, *base64Int) (*struct{}, error) { return nil, nil })}}, "base64url needs"},
 		{"fail/partial-segment", Table{Title: "W", Version: "1", Prefix: "/w", Routes: []Route{JSON("GET", "/w/x{id}", nop)}}, "whole segment"},
 		{"fail/zero-route", Table{Title: "W", Version: "1", Prefix: "/w", Routes: []Route{{}}}, "route.JSON"},
 	}
