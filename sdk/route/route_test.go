@@ -355,16 +355,16 @@ func TestTableErrors(t *testing.T) {
 	}
 }
 
-// FuzzServe sends arbitrary bodies and query strings to a JSON route: the
-// handler never panics, answers only the declared statuses, and every
-// answer matches the document.
+// FuzzServe sends arbitrary bodies, query strings and path parameters to
+// the table: the handler never panics, answers only the declared statuses,
+// and every answer matches the document.
 func FuzzServe(f *testing.F) {
-	for _, s := range [][2]string{
-		{`{"name":"a","count":3}`, ""}, {`{"name":"a","name":"a"}`, "x=1"}, {`{"NAME":"a"}`, ""},
-		{`{"name":"a","sub":{"label":"x","label":"y"}}`, ""}, {`[[[[`, "%"}, {`{"data":"\u0000"}`, ""},
-		{`{"count":1e999}`, ""}, {``, ""},
+	for _, s := range [][3]string{
+		{`{"name":"a","count":3}`, "", "1"}, {`{"name":"a","name":"a"}`, "x=1", "%31"}, {`{"NAME":"a"}`, "", "-1"},
+		{`{"name":"a","sub":{"label":"x","label":"y"}}`, "", "01"}, {`[[[[`, "%", "%2F"}, {`{"data":"\u0000"}`, "", ""},
+		{`{"count":1e999}`, "", "99999999999999999999"}, {``, "detail=true&fields=all", "search"},
 	} {
-		f.Add(s[0], s[1])
+		f.Add(s[0], s[1], s[2])
 	}
 	tab := testTable()
 	h := tab.MustHandler()
@@ -373,22 +373,31 @@ func FuzzServe(f *testing.F) {
 		f.Fatal(err)
 	}
 	v := newValidator(f, doc)
-	f.Fuzz(func(t *testing.T, body, query string) {
-		for _, target := range []string{"/w/items", "/w/items/search"} {
+	f.Fuzz(func(t *testing.T, body, query, segment string) {
+		targets := []string{"/w/items", "/w/items/search"}
+		if u, err := url.Parse("/w/items/" + segment); err == nil && u.Host == "" {
+			targets = append(targets, u.EscapedPath())
+		}
+		for _, target := range targets {
 			method := http.MethodPost
 			if target != "/w/items" {
 				method = http.MethodGet
 			}
-			req := httptest.NewRequest(method, "http://example.test"+target, strings.NewReader(body))
-			req.URL.RawQuery = query
+			req := httptest.NewRequest(method, "http://example.test/", strings.NewReader(body))
+			u, err := url.Parse(target)
+			if err != nil {
+				t.Fatal(err)
+			}
+			u.RawQuery = query
+			req.URL = u
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, req)
 			switch rec.Code {
-			case 200, 201, 400, 409, 413, 500:
+			case 200, 201, 400, 404, 409, 413, 500:
 			default:
 				t.Fatalf("%s: status %d: %s", target, rec.Code, rec.Body)
 			}
-			if rec.Code == 500 && body != "" && !strings.Contains(body, "boom") {
+			if rec.Code == 500 && !strings.Contains(body, "boom") {
 				t.Fatalf("500 for %q: %s", body, rec.Body)
 			}
 			v.check(t, req, rec)
