@@ -362,6 +362,7 @@ func do(t testing.TB, method, url string, body any) response {
 	raw, _ := io.ReadAll(resp.Body)
 	r := response{status: resp.StatusCode, header: resp.Header, body: raw}
 	_ = json.Unmarshal(raw, &r.json)
+	checkDocumented(t, req, r)
 	return r
 }
 

@@ -51,31 +51,31 @@ func (a aeadAlgorithm) algName() string { return a.name }
 // encryptRequest is the body of POST /crypto/encrypt.
 type encryptRequest struct {
 	Algorithm string  `json:"algorithm"`
-	Key       *string `json:"key"`
-	Plaintext *string `json:"plaintext"`
-	AAD       *string `json:"aad"`
-	Nonce     *string `json:"nonce"`
+	Key       *string `json:"key" api:"base64url"`
+	Plaintext *string `json:"plaintext" api:"base64url"`
+	AAD       *string `json:"aad" api:"base64url"`
+	Nonce     *string `json:"nonce" api:"base64url"`
 }
 
 // encryptResponse is the answer of POST /crypto/encrypt.
 type encryptResponse struct {
 	Algorithm  string `json:"algorithm"`
-	Nonce      string `json:"nonce"`
-	Ciphertext string `json:"ciphertext"`
+	Nonce      string `json:"nonce" api:"base64url"`
+	Ciphertext string `json:"ciphertext" api:"base64url"`
 }
 
 // decryptRequest is the body of POST /crypto/decrypt.
 type decryptRequest struct {
 	Algorithm  string  `json:"algorithm"`
-	Key        *string `json:"key"`
-	Nonce      *string `json:"nonce"`
-	Ciphertext *string `json:"ciphertext"`
-	AAD        *string `json:"aad"`
+	Key        *string `json:"key" api:"base64url"`
+	Nonce      *string `json:"nonce" api:"base64url"`
+	Ciphertext *string `json:"ciphertext" api:"base64url"`
+	AAD        *string `json:"aad" api:"base64url"`
 }
 
 // decryptResponse is the answer of POST /crypto/decrypt.
 type decryptResponse struct {
-	Plaintext string `json:"plaintext"`
+	Plaintext string `json:"plaintext" api:"base64url"`
 }
 
 // aeadFor decodes and checks the key, then builds the AEAD. The key bytes
@@ -106,11 +106,7 @@ func checkNonce(alg aeadAlgorithm, nonce []byte) error {
 
 // encrypt seals the plaintext. Without a caller nonce a fresh one is drawn
 // from the platform DRBG.
-func (s *server) encrypt(r *http.Request) (any, error) {
-	var req encryptRequest
-	if err := s.decode(r, &req); err != nil {
-		return nil, err
-	}
+func (s *server) encrypt(_ *http.Request, req *encryptRequest) (*encryptResponse, error) {
 	alg, err := findAEAD(req.Algorithm)
 	if err != nil {
 		return nil, err
@@ -143,16 +139,12 @@ func (s *server) encrypt(r *http.Request) (any, error) {
 		}
 	}
 	ct := aead.Seal(nil, nonce, plaintext, aad)
-	return encryptResponse{Algorithm: alg.name, Nonce: encode(nonce), Ciphertext: encode(ct)}, nil
+	return &encryptResponse{Algorithm: alg.name, Nonce: encode(nonce), Ciphertext: encode(ct)}, nil
 }
 
 // decrypt opens the ciphertext. Every authentication failure gets the same
 // answer, whatever input was wrong.
-func (s *server) decrypt(r *http.Request) (any, error) {
-	var req decryptRequest
-	if err := s.decode(r, &req); err != nil {
-		return nil, err
-	}
+func (s *server) decrypt(_ *http.Request, req *decryptRequest) (*decryptResponse, error) {
 	alg, err := findAEAD(req.Algorithm)
 	if err != nil {
 		return nil, err
@@ -184,5 +176,5 @@ func (s *server) decrypt(r *http.Request) (any, error) {
 		return nil, errDecryptionFailed()
 	}
 	defer wipe(pt)
-	return decryptResponse{Plaintext: encode(pt)}, nil
+	return &decryptResponse{Plaintext: encode(pt)}, nil
 }

@@ -26,24 +26,20 @@ const hkdfMaxBlocks = 255
 // deriveKeyRequest is the body of POST /crypto/derive-key.
 type deriveKeyRequest struct {
 	Algorithm string  `json:"algorithm"`
-	IKM       *string `json:"ikm"`
-	Salt      *string `json:"salt"`
-	Info      *string `json:"info"`
+	IKM       *string `json:"ikm" api:"base64url"`
+	Salt      *string `json:"salt" api:"base64url"`
+	Info      *string `json:"info" api:"base64url"`
 	Length    *int    `json:"length"`
 }
 
 // deriveKeyResponse is the answer of POST /crypto/derive-key.
 type deriveKeyResponse struct {
-	Key string `json:"key"`
+	Key string `json:"key" api:"base64url"`
 }
 
 // deriveKey runs HKDF extract-then-expand. A missing salt is HKDF's
 // default: a string of zero bytes as long as the hash.
-func (s *server) deriveKey(r *http.Request) (any, error) {
-	var req deriveKeyRequest
-	if err := s.decode(r, &req); err != nil {
-		return nil, err
-	}
+func (s *server) deriveKey(_ *http.Request, req *deriveKeyRequest) (*deriveKeyResponse, error) {
 	alg, err := lookup(kdfAlgorithms(), req.Algorithm)
 	if err != nil {
 		return nil, err
@@ -76,5 +72,5 @@ func (s *server) deriveKey(r *http.Request) (any, error) {
 		return nil, fmt.Errorf("%w: %s: %w", errPrimitive, alg.name, err)
 	}
 	defer wipe(key)
-	return deriveKeyResponse{Key: encode(key)}, nil
+	return &deriveKeyResponse{Key: encode(key)}, nil
 }

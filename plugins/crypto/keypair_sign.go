@@ -213,28 +213,28 @@ type keypairRequest struct {
 // keypairResponse is the answer of POST /crypto/keypair.
 type keypairResponse struct {
 	Algorithm  string `json:"algorithm"`
-	PrivateKey string `json:"private_key"`
-	PublicKey  string `json:"public_key"`
+	PrivateKey string `json:"private_key" api:"base64url"`
+	PublicKey  string `json:"public_key" api:"base64url"`
 }
 
 // signRequest is the body of POST /crypto/sign.
 type signRequest struct {
 	Algorithm  string  `json:"algorithm"`
-	PrivateKey *string `json:"private_key"`
-	Message    *string `json:"message"`
+	PrivateKey *string `json:"private_key" api:"base64url"`
+	Message    *string `json:"message" api:"base64url"`
 }
 
 // signResponse is the answer of POST /crypto/sign.
 type signResponse struct {
-	Signature string `json:"signature"`
+	Signature string `json:"signature" api:"base64url"`
 }
 
 // verifyRequest is the body of POST /crypto/verify.
 type verifyRequest struct {
 	Algorithm string  `json:"algorithm"`
-	PublicKey *string `json:"public_key"`
-	Message   *string `json:"message"`
-	Signature *string `json:"signature"`
+	PublicKey *string `json:"public_key" api:"base64url"`
+	Message   *string `json:"message" api:"base64url"`
+	Signature *string `json:"signature" api:"base64url"`
 }
 
 // verifyResponse is the answer of POST /crypto/verify.
@@ -243,11 +243,7 @@ type verifyResponse struct {
 }
 
 // keypair generates a key pair: PKCS#8 private key, SPKI public key, DER.
-func (s *server) keypair(r *http.Request) (any, error) {
-	var req keypairRequest
-	if err := s.decode(r, &req); err != nil {
-		return nil, err
-	}
+func (s *server) keypair(_ *http.Request, req *keypairRequest) (*keypairResponse, error) {
 	alg, err := findSign(req.Algorithm)
 	if err != nil {
 		return nil, err
@@ -268,15 +264,11 @@ func (s *server) keypair(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errKeyEncoding, err)
 	}
-	return keypairResponse{Algorithm: alg.name, PrivateKey: encode(priv), PublicKey: encode(pub)}, nil
+	return &keypairResponse{Algorithm: alg.name, PrivateKey: encode(priv), PublicKey: encode(pub)}, nil
 }
 
 // sign signs a message with a caller's PKCS#8 private key.
-func (s *server) sign(r *http.Request) (any, error) {
-	var req signRequest
-	if err := s.decode(r, &req); err != nil {
-		return nil, err
-	}
+func (s *server) sign(_ *http.Request, req *signRequest) (*signResponse, error) {
 	alg, err := findSign(req.Algorithm)
 	if err != nil {
 		return nil, err
@@ -305,7 +297,7 @@ func (s *server) sign(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return signResponse{Signature: encode(sig)}, nil
+	return &signResponse{Signature: encode(sig)}, nil
 }
 
 // notPKCS8 explains why a private key was refused, recognising the legacy
@@ -322,11 +314,7 @@ func notPKCS8(der []byte) string {
 
 // verify checks a signature with a caller's SPKI public key. An invalid
 // signature is a 200 with valid=false; a malformed key is a 400.
-func (s *server) verify(r *http.Request) (any, error) {
-	var req verifyRequest
-	if err := s.decode(r, &req); err != nil {
-		return nil, err
-	}
+func (s *server) verify(_ *http.Request, req *verifyRequest) (*verifyResponse, error) {
 	alg, err := findSign(req.Algorithm)
 	if err != nil {
 		return nil, err
@@ -350,5 +338,5 @@ func (s *server) verify(r *http.Request) (any, error) {
 	if !alg.matches(pub) {
 		return nil, errInvalidKey("public_key", "%s needs %s, got %s", alg.name, alg.keyDescription(), describeKey(pub))
 	}
-	return verifyResponse{Valid: alg.verifyWith(pub, msg, sig)}, nil
+	return &verifyResponse{Valid: alg.verifyWith(pub, msg, sig)}, nil
 }

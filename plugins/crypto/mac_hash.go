@@ -66,14 +66,14 @@ func macAlgorithms() []hashAlgorithm {
 // verifies instead of computing.
 type hmacRequest struct {
 	Algorithm string  `json:"algorithm"`
-	Key       *string `json:"key"`
-	Message   *string `json:"message"`
-	MAC       *string `json:"mac"`
+	Key       *string `json:"key" api:"base64url"`
+	Message   *string `json:"message" api:"base64url"`
+	MAC       *string `json:"mac" api:"base64url"`
 }
 
 // hmacResponse is the answer of POST /crypto/hmac when computing.
 type hmacResponse struct {
-	MAC string `json:"mac"`
+	MAC string `json:"mac" api:"base64url"`
 }
 
 // hmacVerifyResponse is the answer of POST /crypto/hmac when verifying.
@@ -81,24 +81,26 @@ type hmacVerifyResponse struct {
 	Valid bool `json:"valid"`
 }
 
+// hmacAnswer is the answer of POST /crypto/hmac: one of the two.
+type hmacAnswer struct {
+	*hmacResponse
+	*hmacVerifyResponse
+}
+
 // hashRequest is the body of POST /crypto/hash.
 type hashRequest struct {
 	Algorithm string  `json:"algorithm"`
-	Data      *string `json:"data"`
+	Data      *string `json:"data" api:"base64url"`
 }
 
 // hashResponse is the answer of POST /crypto/hash.
 type hashResponse struct {
-	Digest string `json:"digest"`
+	Digest string `json:"digest" api:"base64url"`
 }
 
 // hmac computes a MAC or, when the request carries one, checks it in
 // constant time. Only full-length tags verify: a truncated tag is not valid.
-func (s *server) hmac(r *http.Request) (any, error) {
-	var req hmacRequest
-	if err := s.decode(r, &req); err != nil {
-		return nil, err
-	}
+func (s *server) hmac(_ *http.Request, req *hmacRequest) (*hmacAnswer, error) {
 	alg, err := lookup(macAlgorithms(), req.Algorithm)
 	if err != nil {
 		return nil, err
@@ -123,17 +125,13 @@ func (s *server) hmac(r *http.Request) (any, error) {
 	m.Write(msg)
 	sum := m.Sum(nil)
 	if req.MAC != nil {
-		return hmacVerifyResponse{Valid: hmac.Equal(sum, want)}, nil
+		return &hmacAnswer{hmacVerifyResponse: &hmacVerifyResponse{Valid: hmac.Equal(sum, want)}}, nil
 	}
-	return hmacResponse{MAC: encode(sum)}, nil
+	return &hmacAnswer{hmacResponse: &hmacResponse{MAC: encode(sum)}}, nil
 }
 
 // hash computes a digest.
-func (s *server) hash(r *http.Request) (any, error) {
-	var req hashRequest
-	if err := s.decode(r, &req); err != nil {
-		return nil, err
-	}
+func (s *server) hash(_ *http.Request, req *hashRequest) (*hashResponse, error) {
 	alg, err := lookup(hashAlgorithms(), req.Algorithm)
 	if err != nil {
 		return nil, err
@@ -144,5 +142,5 @@ func (s *server) hash(r *http.Request) (any, error) {
 	}
 	h := alg.new()
 	h.Write(data)
-	return hashResponse{Digest: encode(h.Sum(nil))}, nil
+	return &hashResponse{Digest: encode(h.Sum(nil))}, nil
 }

@@ -4,12 +4,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
-
-	"github.com/gorilla/mux"
 
 	"github.com/aunsorm/aunsorm/sdk/apierror"
-	"github.com/aunsorm/aunsorm/sdk/plugin"
 )
 
 // server holds the crypto plugin's HTTP API. It keeps no key material: every
@@ -37,62 +33,10 @@ func (s *server) applyConfig(c config) {
 	}
 }
 
-// handlerFunc is an API operation: it returns the 200 response body or an
-// error, which is written with apierror.Write.
-type handlerFunc func(r *http.Request) (any, error)
-
-// Handler returns the plugin's router. Unknown paths answer 404 and known
-// paths with the wrong method 405, both in the JSON error shape.
-func (s *server) Handler() http.Handler {
-	routes := s.routes()
-	// No path cleaning: a non-canonical path is a 404, not a redirect.
-	m := mux.NewRouter().SkipClean(true)
-	for _, rt := range routes {
-		m.Handle(rt.path, s.adapt(rt.handle)).Methods(withHead(rt.method)...)
-	}
-	m.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		apierror.Write(w, r, apierror.NotFound("no such endpoint: %s", clip(r.URL.Path)))
-	})
-	m.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var allow []string
-		for _, rt := range routes {
-			if rt.path == r.URL.Path {
-				allow = append(allow, withHead(rt.method)...)
-			}
-		}
-		if len(allow) > 0 {
-			w.Header().Set("Allow", strings.Join(allow, ", "))
-		}
-		apierror.Write(w, r, apierror.MethodNotAllowed(r.Method))
-	})
-	return m
-}
-
-// withHead adds HEAD to GET: a GET resource answers HEAD too (RFC 9110,
-// section 9.3.2), with the same status and header fields and no body.
-func withHead(method string) []string {
-	if method == http.MethodGet {
-		return []string{http.MethodGet, http.MethodHead}
-	}
-	return []string{method}
-}
-
-// adapt turns an operation into an http.Handler.
-func (s *server) adapt(h handlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		resp, err := h(r)
-		if err != nil {
-			plugin.WriteError(w, r, err)
-			return
-		}
-		apierror.WriteJSON(w, http.StatusOK, resp)
-	})
-}
-
-// decode strictly decodes the JSON request body into v.
-func (s *server) decode(r *http.Request, v any) error {
-	return apierror.DecodeJSON(r, s.maxBody, v)
-}
+// Handler returns the plugin's router, built from its route table: unknown
+// paths answer 404 and known paths with the wrong method 405, both in the
+// JSON error shape; the OpenAPI document is at /crypto/openapi.json.
+func (s *server) Handler() http.Handler { return s.table().MustHandler() }
 
 // readRandom fills p from the injected random source.
 func (s *server) readRandom(p []byte) error {

@@ -215,13 +215,13 @@ func TestRouting(t *testing.T) {
 func TestRoutesTable(t *testing.T) {
 	s := newServer(rand.Reader)
 	seen := map[string]bool{}
-	for _, rt := range s.routes() {
-		key := rt.method + " " + rt.path
+	for _, rt := range s.table().Routes {
+		key := rt.Method() + " " + rt.Path()
 		if seen[key] {
 			t.Fatalf("duplicate route %s", key)
 		}
 		seen[key] = true
-		if !strings.HasPrefix(rt.path, "/crypto/") && !strings.HasPrefix(rt.path, "/random/") {
+		if !strings.HasPrefix(rt.Path(), "/crypto/") && !strings.HasPrefix(rt.Path(), "/random/") {
 			t.Fatalf("route %s is outside the plugin's prefixes", key)
 		}
 	}

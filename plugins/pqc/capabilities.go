@@ -3,8 +3,6 @@ package main
 import (
 	"crypto/mlkem"
 	"net/http"
-
-	"github.com/aunsorm/aunsorm/sdk/apierror"
 )
 
 // capabilitiesDoc is the body of GET /pqc/capabilities.
@@ -66,9 +64,9 @@ type algCapability struct {
 }
 
 // handleCapabilities serves GET /pqc/capabilities.
-func (s *server) handleCapabilities(w http.ResponseWriter, _ *http.Request) error {
-	apierror.WriteJSON(w, http.StatusOK, s.capabilitiesDoc())
-	return nil
+func (s *server) handleCapabilities(_ *http.Request, _ *struct{}) (*capabilitiesDoc, error) {
+	doc := s.capabilitiesDoc()
+	return &doc, nil
 }
 
 // capabilitiesDoc builds the capabilities document.

@@ -7,8 +7,6 @@ import (
 	"net/http"
 
 	"github.com/cloudflare/circl/kem"
-
-	"github.com/aunsorm/aunsorm/sdk/apierror"
 )
 
 // kemKeygenRequest is the body of POST /pqc/{ml-kem,x-wing}/keygen.
@@ -16,7 +14,7 @@ type kemKeygenRequest struct {
 	Algorithm string `json:"algorithm"`
 	// Seed, when set, makes key generation deterministic: 64 bytes d‖z for
 	// ML-KEM (FIPS 203 ML-KEM.KeyGen_internal) and Kyber, 32 for X-Wing.
-	Seed   string `json:"seed,omitempty"`
+	Seed   string `json:"seed,omitempty" api:"base64url"`
 	Format string `json:"format,omitempty"`
 }
 
@@ -25,18 +23,18 @@ type kemKeygenResponse struct {
 	Algorithm      string `json:"algorithm"`
 	Implementation string `json:"implementation"`
 	Format         string `json:"format"`
-	PublicKey      string `json:"public_key"`
+	PublicKey      string `json:"public_key" api:"base64url"`
 	// PrivateKey is the expanded FIPS 203 decapsulation key (raw) or the
 	// PKCS#8 seed form (der); for X-Wing it is the 32-byte seed.
-	PrivateKey string `json:"private_key"`
+	PrivateKey string `json:"private_key" api:"base64url"`
 	// Seed is the seed the key pair was derived from (raw format, ML-KEM and Kyber).
-	Seed string `json:"seed,omitempty"`
+	Seed string `json:"seed,omitempty" api:"base64url"`
 }
 
 // kemEncapsulateRequest is the body of POST /pqc/{ml-kem,x-wing}/encapsulate.
 type kemEncapsulateRequest struct {
 	Algorithm string `json:"algorithm"`
-	PublicKey string `json:"public_key"`
+	PublicKey string `json:"public_key" api:"base64url"`
 	Format    string `json:"format,omitempty"`
 }
 
@@ -44,8 +42,8 @@ type kemEncapsulateRequest struct {
 type kemEncapsulateResponse struct {
 	Algorithm      string `json:"algorithm"`
 	Implementation string `json:"implementation"`
-	Ciphertext     string `json:"ciphertext"`
-	SharedSecret   string `json:"shared_secret"`
+	Ciphertext     string `json:"ciphertext" api:"base64url"`
+	SharedSecret   string `json:"shared_secret" api:"base64url"`
 }
 
 // kemDecapsulateRequest is the body of POST /pqc/{ml-kem,x-wing}/decapsulate.
@@ -53,8 +51,8 @@ type kemDecapsulateRequest struct {
 	Algorithm string `json:"algorithm"`
 	// PrivateKey is, in raw format, the expanded decapsulation key or the
 	// seed (told apart by length); in pkcs8 format a OneAsymmetricKey.
-	PrivateKey string `json:"private_key"`
-	Ciphertext string `json:"ciphertext"`
+	PrivateKey string `json:"private_key" api:"base64url"`
+	Ciphertext string `json:"ciphertext" api:"base64url"`
 	Format     string `json:"format,omitempty"`
 }
 
@@ -62,37 +60,33 @@ type kemDecapsulateRequest struct {
 type kemDecapsulateResponse struct {
 	Algorithm      string `json:"algorithm"`
 	Implementation string `json:"implementation"`
-	SharedSecret   string `json:"shared_secret"`
+	SharedSecret   string `json:"shared_secret" api:"base64url"`
 }
 
 // kemKeygen serves POST /pqc/<route>/keygen.
-func (s *server) kemKeygen(route string) func(http.ResponseWriter, *http.Request) error {
-	return func(w http.ResponseWriter, r *http.Request) error {
-		var req kemKeygenRequest
-		if err := s.decode(r, &req); err != nil {
-			return err
-		}
+func (s *server) kemKeygen(route string) func(*http.Request, *kemKeygenRequest) (*kemKeygenResponse, error) {
+	return func(r *http.Request, req *kemKeygenRequest) (*kemKeygenResponse, error) {
 		a, err := s.kemFor(route, req.Algorithm)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		format, err := checkFormat(req.Format, &a.algorithm, formatRaw, formatDER)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		seed, err := s.keySeed(req.Seed, a.scheme.SeedSize(), a.name)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		defer wipe(seed)
 		pk, sk := a.scheme.DeriveKeyPair(seed)
 		pub, err := pk.MarshalBinary()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		priv, err := sk.MarshalBinary()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		defer wipe(priv)
 		impl := implCircl
@@ -102,10 +96,10 @@ func (s *server) kemKeygen(route string) func(http.ResponseWriter, *http.Request
 			// crypto/mlkem does not expose.
 			ek, err := b.encapsulationKey(a.mlkemBits, seed)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if !bytes.Equal(ek, pub) {
-				return errSelfTest // the implementations disagree: never answer
+				return nil, errSelfTest // the implementations disagree: never answer
 			}
 			impl = b.name()
 		}
@@ -121,8 +115,7 @@ func (s *server) kemKeygen(route string) func(http.ResponseWriter, *http.Request
 				resp.Seed = encode64(seed)
 			}
 		}
-		apierror.WriteJSON(w, http.StatusOK, resp)
-		return nil
+		return &resp, nil
 	}
 }
 
@@ -143,35 +136,31 @@ func (s *server) keySeed(field64 string, size int, alg string) ([]byte, error) {
 }
 
 // kemEncapsulate serves POST /pqc/<route>/encapsulate.
-func (s *server) kemEncapsulate(route string) func(http.ResponseWriter, *http.Request) error {
-	return func(w http.ResponseWriter, r *http.Request) error {
-		var req kemEncapsulateRequest
-		if err := s.decode(r, &req); err != nil {
-			return err
-		}
+func (s *server) kemEncapsulate(route string) func(*http.Request, *kemEncapsulateRequest) (*kemEncapsulateResponse, error) {
+	return func(r *http.Request, req *kemEncapsulateRequest) (*kemEncapsulateResponse, error) {
 		a, err := s.kemFor(route, req.Algorithm)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		format, err := checkFormat(req.Format, &a.algorithm, formatRaw, formatSPKI)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		pub, err := decodeRequired("public_key", req.PublicKey)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if format == formatSPKI {
 			if pub, err = publicFromSPKI(&a.algorithm, pub); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		if len(pub) != a.scheme.PublicKeySize() {
-			return sizeError(codeInvalidKey, "public_key", a.name, a.scheme.PublicKeySize(), len(pub))
+			return nil, sizeError(codeInvalidKey, "public_key", a.name, a.scheme.PublicKeySize(), len(pub))
 		}
 		m, err := readRandom(s.rand, a.scheme.EncapsulationSeedSize())
 		if err != nil {
-			return err
+			return nil, err
 		}
 		defer wipe(m)
 		var ct, ss []byte
@@ -182,54 +171,49 @@ func (s *server) kemEncapsulate(route string) func(http.ResponseWriter, *http.Re
 		} else {
 			var pk kem.PublicKey
 			if pk, err = a.scheme.UnmarshalBinaryPublicKey(pub); err != nil {
-				return apiInvalidKey("field \"public_key\" is not a valid %s public key", a.name)
+				return nil, apiInvalidKey("field \"public_key\" is not a valid %s public key", a.name)
 			}
 			ct, ss, err = a.scheme.EncapsulateDeterministically(pk, m)
 		}
 		if errors.Is(err, errInvalidKey) {
-			return apiInvalidKey("field \"public_key\" is not a valid %s encapsulation key (FIPS 203 §7.2 check failed)", a.name)
+			return nil, apiInvalidKey("field \"public_key\" is not a valid %s encapsulation key (FIPS 203 §7.2 check failed)", a.name)
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 		defer wipe(ss)
-		apierror.WriteJSON(w, http.StatusOK, kemEncapsulateResponse{
+		return &kemEncapsulateResponse{
 			Algorithm: a.name, Implementation: impl, Ciphertext: encode64(ct), SharedSecret: encode64(ss),
-		})
-		return nil
+		}, nil
 	}
 }
 
 // kemDecapsulate serves POST /pqc/<route>/decapsulate.
-func (s *server) kemDecapsulate(route string) func(http.ResponseWriter, *http.Request) error {
-	return func(w http.ResponseWriter, r *http.Request) error {
-		var req kemDecapsulateRequest
-		if err := s.decode(r, &req); err != nil {
-			return err
-		}
+func (s *server) kemDecapsulate(route string) func(*http.Request, *kemDecapsulateRequest) (*kemDecapsulateResponse, error) {
+	return func(r *http.Request, req *kemDecapsulateRequest) (*kemDecapsulateResponse, error) {
 		a, err := s.kemFor(route, req.Algorithm)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		format, err := checkFormat(req.Format, &a.algorithm, formatRaw, formatPKCS8)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		raw, err := decodeRequired("private_key", req.PrivateKey)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		defer wipe(raw)
 		ct, err := decodeRequired("ciphertext", req.Ciphertext)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if len(ct) != a.scheme.CiphertextSize() {
-			return sizeError(codeInvalidCiphertext, "ciphertext", a.name, a.scheme.CiphertextSize(), len(ct))
+			return nil, sizeError(codeInvalidCiphertext, "ciphertext", a.name, a.scheme.CiphertextSize(), len(ct))
 		}
 		seed, expanded, err := s.kemPrivateKey(a, format, raw)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		var ss []byte
 		impl := implCircl
@@ -243,21 +227,20 @@ func (s *server) kemDecapsulate(route string) func(http.ResponseWriter, *http.Re
 		default:
 			var sk kem.PrivateKey
 			if sk, err = a.scheme.UnmarshalBinaryPrivateKey(expanded); err != nil {
-				return apiInvalidKey("field \"private_key\" is not a valid %s decapsulation key (FIPS 203 §7.3 hash check failed)", a.name)
+				return nil, apiInvalidKey("field \"private_key\" is not a valid %s decapsulation key (FIPS 203 §7.3 hash check failed)", a.name)
 			}
 			ss, err = a.scheme.Decapsulate(sk, ct)
 		}
 		switch {
 		case errors.Is(err, errInvalidKey):
-			return apiInvalidKey("field \"private_key\" is not a valid %s decapsulation key", a.name)
+			return nil, apiInvalidKey("field \"private_key\" is not a valid %s decapsulation key", a.name)
 		case errors.Is(err, errInvalidCiphertext):
-			return apiInvalidCiphertext("field \"ciphertext\" is not a valid %s ciphertext", a.name)
+			return nil, apiInvalidCiphertext("field \"ciphertext\" is not a valid %s ciphertext", a.name)
 		case err != nil:
-			return err
+			return nil, err
 		}
 		defer wipe(ss)
-		apierror.WriteJSON(w, http.StatusOK, kemDecapsulateResponse{Algorithm: a.name, Implementation: impl, SharedSecret: encode64(ss)})
-		return nil
+		return &kemDecapsulateResponse{Algorithm: a.name, Implementation: impl, SharedSecret: encode64(ss)}, nil
 	}
 }
 

@@ -6,10 +6,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/gorilla/mux"
-
-	"github.com/aunsorm/aunsorm/sdk/apierror"
-	"github.com/aunsorm/aunsorm/sdk/plugin"
+	"github.com/aunsorm/aunsorm/sdk/route"
 )
 
 // server is the PQC plugin's HTTP service. It is stateless between requests:
@@ -86,62 +83,52 @@ func newServerWith(cfg config, rand io.Reader, d deps) (*server, error) {
 // implementationName is the configured ML-KEM implementation ("circl" or "go").
 func (s *server) implementationName() string { return s.cfg.Implementation }
 
-// Handler returns the plugin's HTTP handler. The route table below is the
-// whole API.
-func (s *server) Handler() http.Handler {
-	r := mux.NewRouter()
-	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		apierror.Write(w, r, apierror.NotFound("no such endpoint %s", r.URL.Path))
-	})
-	routes := []struct {
-		method, path string
-		handle       func(http.ResponseWriter, *http.Request) error
-	}{
-		{http.MethodGet, "/pqc/capabilities", s.handleCapabilities},
-		{http.MethodPost, "/pqc/ml-kem/keygen", s.kemKeygen(routeMLKEM)},
-		{http.MethodPost, "/pqc/ml-kem/encapsulate", s.kemEncapsulate(routeMLKEM)},
-		{http.MethodPost, "/pqc/ml-kem/decapsulate", s.kemDecapsulate(routeMLKEM)},
-		{http.MethodPost, "/pqc/x-wing/keygen", s.kemKeygen(routeXWing)},
-		{http.MethodPost, "/pqc/x-wing/encapsulate", s.kemEncapsulate(routeXWing)},
-		{http.MethodPost, "/pqc/x-wing/decapsulate", s.kemDecapsulate(routeXWing)},
-		{http.MethodPost, "/pqc/ml-dsa/keygen", s.sigKeygen(routeMLDSA)},
-		{http.MethodPost, "/pqc/ml-dsa/sign", s.sigSign(routeMLDSA)},
-		{http.MethodPost, "/pqc/ml-dsa/verify", s.sigVerify(routeMLDSA)},
-		{http.MethodPost, "/pqc/slh-dsa/keygen", s.sigKeygen(routeSLHDSA)},
-		{http.MethodPost, "/pqc/slh-dsa/sign", s.sigSign(routeSLHDSA)},
-		{http.MethodPost, "/pqc/slh-dsa/verify", s.sigVerify(routeSLHDSA)},
-	}
-	allow := map[string]string{} // path -> its Allow header
-	for _, rt := range routes {
-		methods := []string{rt.method}
-		if rt.method == http.MethodGet {
-			methods = append(methods, http.MethodHead) // RFC 9110, section 9.3.2
-		}
-		r.Handle(rt.path, s.wrap(rt.handle)).Methods(methods...)
-		allow[rt.path] = strings.Join(methods, ", ")
-	}
-	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Allow", allow[r.URL.Path])
-		apierror.Write(w, r, apierror.MethodNotAllowed(r.Method))
-	})
-	return r
-}
+// Handler returns the plugin's HTTP handler, built from its route table:
+// unknown paths answer 404 and known paths with the wrong method 405, both
+// in the JSON error shape; the OpenAPI document is at /pqc/openapi.json.
+func (s *server) Handler() http.Handler { return s.table().MustHandler() }
 
-// wrap turns a handler returning an error into an http.Handler writing the
-// error in the platform's JSON shape; plugin.WriteError logs the cause of
-// anything that is not an *apierror.Error and answers a 500 with a fixed
-// description.
-func (s *server) wrap(h func(http.ResponseWriter, *http.Request) error) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := h(w, r); err != nil {
-			plugin.WriteError(w, r, err)
-		}
-	})
-}
-
-// decode reads the JSON request body strictly into v.
-func (s *server) decode(r *http.Request, v any) error {
-	return apierror.DecodeJSON(r, s.cfg.MaxBodyBytes, v)
+// table is the whole API of the plugin. Binary fields are base64url without
+// padding; every key arrives in the request.
+func (s *server) table() *route.Table {
+	post := func(rt route.Route, summary string) route.Route {
+		return rt.Doc(summary, "").
+			Fails(http.StatusBadRequest, codeUnsupportedAlgorithm, "The parameter set is unknown, served on another route, or refused by strict mode.").
+			Fails(http.StatusRequestEntityTooLarge, "request_too_large", "The body exceeds max_body_bytes.").
+			Fails(http.StatusUnsupportedMediaType, "unsupported_media_type", "The body is not application/json.").
+			Fails(http.StatusServiceUnavailable, codeAlgorithmUnavailable, "The parameter set failed its start-up self-test.")
+	}
+	kem := func(rt route.Route, summary string) route.Route {
+		return post(rt, summary).Fails(http.StatusBadRequest, codeInvalidKey, "A key is not of the size or encoding the parameter set needs.")
+	}
+	sig := func(rt route.Route, summary string) route.Route {
+		return kem(rt, summary).Fails(http.StatusServiceUnavailable, codeBusy, "Too many slow SLH-DSA operations are running or queued; retry after Retry-After.")
+	}
+	return &route.Table{
+		Title:   "Aunsorm PQC plugin",
+		Version: version,
+		Description: "Post-quantum KEMs (ML-KEM, X-Wing) and signatures (ML-DSA, SLH-DSA). " +
+			"GET /pqc/capabilities lists the parameter sets, their sizes and encodings.",
+		Prefix:  "/pqc",
+		MaxBody: s.cfg.MaxBodyBytes,
+		Routes: []route.Route{
+			route.JSON(http.MethodGet, "/pqc/capabilities", s.handleCapabilities).Doc("The parameter sets served, their sizes and encodings", ""),
+			kem(route.JSON(http.MethodPost, "/pqc/ml-kem/keygen", s.kemKeygen(routeMLKEM)), "Generate an ML-KEM key pair"),
+			kem(route.JSON(http.MethodPost, "/pqc/ml-kem/encapsulate", s.kemEncapsulate(routeMLKEM)), "Encapsulate a shared secret to an ML-KEM public key"),
+			kem(route.JSON(http.MethodPost, "/pqc/ml-kem/decapsulate", s.kemDecapsulate(routeMLKEM)), "Decapsulate an ML-KEM ciphertext").
+				Fails(http.StatusBadRequest, codeInvalidCiphertext, "The ciphertext is not of the parameter set's size."),
+			kem(route.JSON(http.MethodPost, "/pqc/x-wing/keygen", s.kemKeygen(routeXWing)), "Generate an X-Wing key pair"),
+			kem(route.JSON(http.MethodPost, "/pqc/x-wing/encapsulate", s.kemEncapsulate(routeXWing)), "Encapsulate a shared secret to an X-Wing public key"),
+			kem(route.JSON(http.MethodPost, "/pqc/x-wing/decapsulate", s.kemDecapsulate(routeXWing)), "Decapsulate an X-Wing ciphertext").
+				Fails(http.StatusBadRequest, codeInvalidCiphertext, "The ciphertext is not of the parameter set's size."),
+			sig(route.JSON(http.MethodPost, "/pqc/ml-dsa/keygen", s.sigKeygen(routeMLDSA)), "Generate an ML-DSA key pair"),
+			sig(route.JSON(http.MethodPost, "/pqc/ml-dsa/sign", s.sigSign(routeMLDSA)), "Sign with ML-DSA (hedged by default)"),
+			sig(route.JSON(http.MethodPost, "/pqc/ml-dsa/verify", s.sigVerify(routeMLDSA)), "Verify an ML-DSA signature"),
+			sig(route.JSON(http.MethodPost, "/pqc/slh-dsa/keygen", s.sigKeygen(routeSLHDSA)), "Generate an SLH-DSA key pair"),
+			sig(route.JSON(http.MethodPost, "/pqc/slh-dsa/sign", s.sigSign(routeSLHDSA)), "Sign with SLH-DSA (hedged by default)"),
+			sig(route.JSON(http.MethodPost, "/pqc/slh-dsa/verify", s.sigVerify(routeSLHDSA)), "Verify an SLH-DSA signature"),
+		},
+	}
 }
 
 // checkAlgorithm applies the route, strict-mode and availability rules to a

@@ -8,8 +8,6 @@ import (
 	"net/http"
 
 	"github.com/cloudflare/circl/sign"
-
-	"github.com/aunsorm/aunsorm/sdk/apierror"
 )
 
 // Signing interfaces selectable with the request field "interface".
@@ -32,7 +30,7 @@ type sigKeygenRequest struct {
 	// Seed, when set, makes key generation deterministic: 32 bytes ξ for
 	// ML-DSA (FIPS 204 ML-DSA.KeyGen_internal) and Dilithium;
 	// SK.seed‖SK.prf‖PK.seed (3n bytes) for SLH-DSA (FIPS 205 slh_keygen_internal).
-	Seed   string `json:"seed,omitempty"`
+	Seed   string `json:"seed,omitempty" api:"base64url"`
 	Format string `json:"format,omitempty"`
 }
 
@@ -40,11 +38,11 @@ type sigKeygenRequest struct {
 type sigKeygenResponse struct {
 	Algorithm  string `json:"algorithm"`
 	Format     string `json:"format"`
-	PublicKey  string `json:"public_key"`
-	PrivateKey string `json:"private_key"`
+	PublicKey  string `json:"public_key" api:"base64url"`
+	PrivateKey string `json:"private_key" api:"base64url"`
 	// Seed is ξ for ML-DSA and Dilithium in raw format (an SLH-DSA private
 	// key already holds its seeds).
-	Seed string `json:"seed,omitempty"`
+	Seed string `json:"seed,omitempty" api:"base64url"`
 }
 
 // sigSignRequest is the body of POST /pqc/{ml-dsa,slh-dsa}/sign.
@@ -52,9 +50,9 @@ type sigSignRequest struct {
 	Algorithm string `json:"algorithm"`
 	// PrivateKey is, in raw format, the FIPS encoding of the private key or
 	// (ML-DSA, Dilithium) the 32-byte seed; in pkcs8 format a OneAsymmetricKey.
-	PrivateKey string `json:"private_key"`
-	Message    string `json:"message"`
-	Context    string `json:"context,omitempty"`
+	PrivateKey string `json:"private_key" api:"base64url"`
+	Message    string `json:"message" api:"base64url"`
+	Context    string `json:"context,omitempty" api:"base64url"`
 	// Deterministic selects deterministic signing; hedged (randomised with
 	// bytes from the platform DRBG) when absent or false.
 	Deterministic *bool  `json:"deterministic,omitempty"`
@@ -67,17 +65,17 @@ type sigSignRequest struct {
 // sigSignResponse is the answer to a signing request.
 type sigSignResponse struct {
 	Algorithm     string `json:"algorithm"`
-	Signature     string `json:"signature"`
+	Signature     string `json:"signature" api:"base64url"`
 	Deterministic bool   `json:"deterministic"`
 }
 
 // sigVerifyRequest is the body of POST /pqc/{ml-dsa,slh-dsa}/verify.
 type sigVerifyRequest struct {
 	Algorithm string `json:"algorithm"`
-	PublicKey string `json:"public_key"`
-	Message   string `json:"message"`
-	Signature string `json:"signature"`
-	Context   string `json:"context,omitempty"`
+	PublicKey string `json:"public_key" api:"base64url"`
+	Message   string `json:"message" api:"base64url"`
+	Signature string `json:"signature" api:"base64url"`
+	Context   string `json:"context,omitempty" api:"base64url"`
 	Interface string `json:"interface,omitempty"`
 	PreHash   string `json:"pre_hash,omitempty"`
 	Format    string `json:"format,omitempty"`
@@ -101,23 +99,19 @@ type signOptions struct {
 }
 
 // sigKeygen serves POST /pqc/<route>/keygen.
-func (s *server) sigKeygen(route string) func(http.ResponseWriter, *http.Request) error {
-	return func(w http.ResponseWriter, r *http.Request) error {
-		var req sigKeygenRequest
-		if err := s.decode(r, &req); err != nil {
-			return err
-		}
+func (s *server) sigKeygen(route string) func(*http.Request, *sigKeygenRequest) (*sigKeygenResponse, error) {
+	return func(r *http.Request, req *sigKeygenRequest) (*sigKeygenResponse, error) {
 		a, err := s.sigFor(route, req.Algorithm)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		format, err := checkFormat(req.Format, &a.algorithm, formatRaw, formatDER)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		seed, err := s.keySeed(req.Seed, sigSeedSize(a), a.name)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		defer wipe(seed)
 		var pub, priv []byte
@@ -127,7 +121,7 @@ func (s *server) sigKeygen(route string) func(http.ResponseWriter, *http.Request
 			return err
 		})
 		if err != nil {
-			return err
+			return nil, err
 		}
 		defer wipe(priv)
 		resp := sigKeygenResponse{Algorithm: a.name, Format: format}
@@ -145,45 +139,40 @@ func (s *server) sigKeygen(route string) func(http.ResponseWriter, *http.Request
 				resp.Seed = encode64(seed)
 			}
 		}
-		apierror.WriteJSON(w, http.StatusOK, resp)
-		return nil
+		return &resp, nil
 	}
 }
 
 // sigSign serves POST /pqc/<route>/sign.
-func (s *server) sigSign(route string) func(http.ResponseWriter, *http.Request) error {
-	return func(w http.ResponseWriter, r *http.Request) error {
-		var req sigSignRequest
-		if err := s.decode(r, &req); err != nil {
-			return err
-		}
+func (s *server) sigSign(route string) func(*http.Request, *sigSignRequest) (*sigSignResponse, error) {
+	return func(r *http.Request, req *sigSignRequest) (*sigSignResponse, error) {
 		a, err := s.sigFor(route, req.Algorithm)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		format, err := checkFormat(req.Format, &a.algorithm, formatRaw, formatPKCS8)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		opts, err := signOpts(a, req.Message, req.Context, req.Interface, req.PreHash)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		deterministic := req.Deterministic != nil && *req.Deterministic
 		if a.family == familyDilithium {
 			if req.Deterministic != nil && !*req.Deterministic {
-				return apiInvalidRequest("field \"deterministic\": %s signing is deterministic only", a.name)
+				return nil, apiInvalidRequest("field \"deterministic\": %s signing is deterministic only", a.name)
 			}
 			deterministic = true
 		}
 		raw, err := decodeRequired("private_key", req.PrivateKey)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		defer wipe(raw)
 		key, err := sigPrivateKey(a, format, raw)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		var sig []byte
 		err = s.runSig(r.Context(), a, func() error {
@@ -192,51 +181,46 @@ func (s *server) sigSign(route string) func(http.ResponseWriter, *http.Request) 
 			return err
 		})
 		if err != nil {
-			return err
+			return nil, err
 		}
-		apierror.WriteJSON(w, http.StatusOK, sigSignResponse{Algorithm: a.name, Signature: encode64(sig), Deterministic: deterministic})
-		return nil
+		return &sigSignResponse{Algorithm: a.name, Signature: encode64(sig), Deterministic: deterministic}, nil
 	}
 }
 
 // sigVerify serves POST /pqc/<route>/verify.
-func (s *server) sigVerify(route string) func(http.ResponseWriter, *http.Request) error {
-	return func(w http.ResponseWriter, r *http.Request) error {
-		var req sigVerifyRequest
-		if err := s.decode(r, &req); err != nil {
-			return err
-		}
+func (s *server) sigVerify(route string) func(*http.Request, *sigVerifyRequest) (*sigVerifyResponse, error) {
+	return func(r *http.Request, req *sigVerifyRequest) (*sigVerifyResponse, error) {
 		a, err := s.sigFor(route, req.Algorithm)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		format, err := checkFormat(req.Format, &a.algorithm, formatRaw, formatSPKI)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		opts, err := signOpts(a, req.Message, req.Context, req.Interface, req.PreHash)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		pub, err := decodeRequired("public_key", req.PublicKey)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if format == formatSPKI {
 			if pub, err = publicFromSPKI(&a.algorithm, pub); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		if len(pub) != a.scheme.PublicKeySize() {
-			return sizeError(codeInvalidKey, "public_key", a.name, a.scheme.PublicKeySize(), len(pub))
+			return nil, sizeError(codeInvalidKey, "public_key", a.name, a.scheme.PublicKeySize(), len(pub))
 		}
 		pk, err := sigPublicKey(a, pub)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		sig, err := decodeRequired("signature", req.Signature)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		resp := sigVerifyResponse{Algorithm: a.name}
 		// FIPS 204 Alg. 8 and FIPS 205 Alg. 20 return false for a signature
@@ -246,8 +230,7 @@ func (s *server) sigVerify(route string) func(http.ResponseWriter, *http.Request
 		} else {
 			resp.Valid = verifyWith(a, pk, opts, sig)
 		}
-		apierror.WriteJSON(w, http.StatusOK, resp)
-		return nil
+		return &resp, nil
 	}
 }
 

@@ -1,7 +1,6 @@
 package apierror
 
 import (
-	"encoding/json"
 	"errors"
 	"io"
 	"mime"
@@ -13,10 +12,11 @@ import (
 const DefaultMaxBody = 1 << 20
 
 // DecodeJSON strictly decodes the request body into v: the content type must
-// be JSON when present, unknown fields are rejected, exactly one JSON value is
-// allowed and the body may not exceed maxBytes (DefaultMaxBody when zero).
-// The returned error is an *Error ready for Write (400 invalid_request, 413
-// request_too_large or 415 unsupported_media_type).
+// be JSON when present, the body may not exceed maxBytes (DefaultMaxBody when
+// zero) and must hold exactly one JSON value, decoded as UnmarshalStrict
+// does (no unknown fields, duplicate keys, keys in another case or nesting
+// deeper than MaxJSONDepth). The returned error is an *Error ready for Write
+// (400 invalid_request, 413 request_too_large or 415 unsupported_media_type).
 func DecodeJSON(r *http.Request, maxBytes int64, v any) error {
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxBody
@@ -27,45 +27,13 @@ func DecodeJSON(r *http.Request, maxBytes int64, v any) error {
 			return New(http.StatusUnsupportedMediaType, "unsupported_media_type", "the request body must be application/json")
 		}
 	}
-	body := http.MaxBytesReader(nil, r.Body, maxBytes)
-	dec := json.NewDecoder(body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return jsonError(err)
-	}
-	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBytes))
+	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return jsonError(err)
+			return TooLarge(mbe.Limit)
 		}
-		return BadRequest("the request body must hold exactly one JSON object")
+		return BadRequest("the request body could not be read")
 	}
-	return nil
-}
-
-func jsonError(err error) *Error {
-	var (
-		mbe *http.MaxBytesError
-		se  *json.SyntaxError
-		te  *json.UnmarshalTypeError
-	)
-	switch {
-	case errors.As(err, &mbe):
-		return TooLarge(mbe.Limit)
-	case errors.Is(err, io.EOF):
-		return BadRequest("the request body is empty")
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return BadRequest("the request body is truncated JSON")
-	case errors.As(err, &se):
-		return BadRequest("malformed JSON at byte %d", se.Offset)
-	case errors.As(err, &te):
-		if te.Field != "" {
-			return BadRequest("field %q must be of type %s", te.Field, te.Type.String())
-		}
-		return BadRequest("the request body must be a JSON object")
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return BadRequest("unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
-	default:
-		return BadRequest("malformed JSON request body")
-	}
+	return UnmarshalStrict(body, v)
 }

@@ -81,6 +81,8 @@ func New(opts Options) *Gateway {
 	}{
 		{"/health", []string{http.MethodGet, http.MethodHead}, g.serveHealth},
 		{"/clock/attestation", []string{http.MethodGet, http.MethodHead}, g.serveAttestation},
+		// The running plugins' OpenAPI documents, merged.
+		{DocumentPath, []string{http.MethodGet, http.MethodHead}, newOpenAPI(opts.Supervisor, opts.Config.UpstreamTimeout, g.log).ServeHTTP},
 	}
 	for _, rt := range routes {
 		r.Methods(rt.methods...).Path(rt.path).HandlerFunc(rt.h)
@@ -95,7 +97,7 @@ func New(opts Options) *Gateway {
 	r.NotFoundHandler = g.proxy
 
 	calibrated := calibration.Middleware(opts.Authority.Tracker(), calibration.Options{
-		Exempt: []string{"/health", "/clock/attestation"},
+		Exempt: []string{"/health", "/clock/attestation", DocumentPath},
 	})(r)
 	// Outermost first: the access log sees every answer; the
 	// connection-close decision, the attested-time headers and the request

@@ -40,7 +40,7 @@ type chainOpts struct {
 	rngSick   bool
 	rateLimit config.RateLimit
 	storage   StoragePinger // nil: no storage check
-	rand      io.Reader // the gateway's DRBG; default crypto/rand
+	rand      io.Reader     // the gateway's DRBG; default crypto/rand
 }
 
 // fakeStorage answers Ping with err.
