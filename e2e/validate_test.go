@@ -73,6 +73,10 @@ plugin "crypto" {
 					t.Fatalf("output lacks /%s/:\n%s", w, out)
 				}
 			}
+			// Ending the validate-only plugin is not an error.
+			if tc.ok && strings.Contains(string(out), `"level":"error"`) {
+				t.Fatalf("a valid configuration logged an error:\n%s", out)
+			}
 		})
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -71,6 +72,7 @@ type Client struct {
 	digest   string
 	desc     plugin.Descriptor
 	confine  *confinement
+	killed   *atomic.Bool // set before the host kills the process
 }
 
 // FileDigest returns the hex SHA-256 of the file at path.
@@ -134,12 +136,13 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 		sp.Read = append(slices.Clip(sp.Read), abs) // the binary itself
 		confine.policy = &sp
 	}
+	killed := new(atomic.Bool)
 	stderr := newLogWriter(log, "stderr")
 	stdout := newLogWriter(log, "stdout")
 	gp := goplugin.NewClient(&goplugin.ClientConfig{
 		HandshakeConfig:  Handshake,
 		VersionedPlugins: map[int]goplugin.PluginSet{protocol.Version: {protocol.DispenseName: &grpcPlugin{host: cfg.Host}}},
-		RunnerFunc:       runnerFunc(cmd, pin, cfg.Digests, stdout, confine),
+		RunnerFunc:       runnerFunc(cmd, pin, cfg.Digests, stdout, confine, killed),
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
 		AutoMTLS:         true,
 		SkipHostEnv:      true,
@@ -149,7 +152,7 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 		SyncStdout:       stdout,
 		SyncStderr:       stderr,
 	})
-	c := &Client{name: cfg.Name, cmd: cmd, gp: gp, parentW: parentW, digest: digest, confine: confine}
+	c := &Client{name: cfg.Name, cmd: cmd, gp: gp, parentW: parentW, digest: digest, confine: confine, killed: killed}
 	fail := func(err error) (*Client, error) {
 		gp.Kill()
 		parentW.Close()
@@ -252,6 +255,7 @@ func (c *Client) Stop(ctx context.Context, drain time.Duration) error {
 // Kill ends the plugin process now (SIGKILL: a hung or stopped process
 // cannot delay it), then releases go-plugin's resources.
 func (c *Client) Kill() {
+	c.killed.Store(true)
 	if c.cmd.Process != nil {
 		_ = c.cmd.Process.Kill()
 	}
