@@ -51,8 +51,10 @@ func (c *Config) Decode(v any) error {
 	return nil
 }
 
-// Errorf returns a *ConfigError for a semantic problem with one attribute,
-// positioned at the start of the config block.
+// Errorf returns a *ConfigError for a semantic problem with one attribute:
+// the diagnostic points at that attribute in the operator's file (its whole
+// "name = value" range), or at the start of the config block when the block
+// does not set the attribute (a missing value the plugin requires).
 func (c *Config) Errorf(attribute, format string, args ...any) error {
 	var r hcl.Range
 	if c != nil {
