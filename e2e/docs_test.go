@@ -445,7 +445,14 @@ func TestPluginAuthoring(t *testing.T) {
 	if !strings.Contains(block, digest) {
 		t.Fatalf("the guide's pinned block has no sha256 line:\n%s", pinned)
 	}
-	cfg := fmt.Sprintf("data_dir = \"./data\"\ngateway {\n  listen = %q\n  tls {\n    dev = true\n  }\n}\n%s", gw, block)
+	// The guide's starter configuration (section 5) with a free gateway
+	// port, its plugin block replaced by the pinned one.
+	starter := fencedBlocks(t, doc, "## 5. Add it", "hcl")[0]
+	i := strings.Index(starter, `plugin "hello"`)
+	if i < 0 || !strings.Contains(starter[:i], `"127.0.0.1:50010"`) || !strings.Contains(starter[:i], "dev = true") {
+		t.Fatalf("section 5's starter configuration changed shape; update this test:\n%s", starter)
+	}
+	cfg := strings.Replace(starter[:i], `"127.0.0.1:50010"`, fmt.Sprintf("%q", gw), 1) + block
 	must(t, os.WriteFile(filepath.Join(dir, "config.hcl"), []byte(cfg), 0o600))
 	if out := runShell(t, dir, env, validate)[0]; !strings.Contains(out, "configuration is valid (1 plugin") {
 		t.Fatalf("%s printed:\n%s", validate[0], out)

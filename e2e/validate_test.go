@@ -94,6 +94,10 @@ plugin "crypto" {
 			if strings.Contains(tc.name, "duplicate") && strings.Contains(string(out), "Port clash") {
 				t.Fatalf("a duplicate block reported as a port clash:\n%s", out)
 			}
+			// Ending the validate-only plugin is not an error.
+			if tc.ok && strings.Contains(string(out), `"level":"error"`) {
+				t.Fatalf("a valid configuration logged an error:\n%s", out)
+			}
 		})
 	}
 }

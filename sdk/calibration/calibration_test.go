@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -80,6 +82,94 @@ func TestMiddleware(t *testing.T) {
 		}
 		if rec, _ := do("/x"); rec.Code != 204 {
 			t.Fatalf("got %d", rec.Code)
+		}
+	})
+}
+
+func TestForwardedTime(t *testing.T) {
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	local := time.UnixMilli(1_700_000_000_000)
+	tr := clock.NewTracker(key.Public().(ed25519.PublicKey), 10*time.Second, clock.WithNow(func() time.Time { return local }))
+	snap, err := clock.Sign(clock.Snapshot{AuthorityID: "t", UnixTimeMs: local.UnixMilli()}, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Update(snap); err != nil {
+		t.Fatal(err)
+	}
+	s := local.UnixMilli()
+	var saw time.Time
+	serve := func(opts Options, values ...string) (*httptest.ResponseRecorder, http.Header) {
+		var seen http.Header
+		h := Middleware(tr, opts)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			saw, _ = Now(r.Context())
+			seen = r.Header.Clone()
+		}))
+		req := httptest.NewRequest("GET", "/x", nil)
+		for _, v := range values {
+			req.Header.Add(HeaderForwardedTime, v)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec, seen
+	}
+	itoa := func(ms int64) string { return strconv.FormatInt(ms, 10) }
+	tests := []struct {
+		name   string
+		opts   Options
+		values []string
+		want   int64
+	}{
+		{"ok/forwarded", Options{TrustForwarded: true}, []string{itoa(s + 1234)}, s + 1234},
+		{"ok/previous-snapshot", Options{TrustForwarded: true}, []string{itoa(s - 10_000)}, s - 10_000},
+		{"ok/at-expiry", Options{TrustForwarded: true}, []string{itoa(s + 10_000)}, s + 10_000},
+		{"fail/untrusted", Options{}, []string{itoa(s + 1234)}, s},
+		{"fail/too-old", Options{TrustForwarded: true}, []string{itoa(s - 10_001)}, s},
+		{"fail/beyond-expiry", Options{TrustForwarded: true}, []string{itoa(s + 10_001)}, s},
+		{"fail/two-values", Options{TrustForwarded: true}, []string{itoa(s + 1), itoa(s + 2)}, s},
+		{"fail/sign", Options{TrustForwarded: true}, []string{"+" + itoa(s+1)}, s},
+		{"fail/not-a-number", Options{TrustForwarded: true}, []string{"soon"}, s},
+		{"fail/empty", Options{TrustForwarded: true}, []string{""}, s},
+		{"fail/overflow", Options{TrustForwarded: true}, []string{"99999999999999999999"}, s},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec, seen := serve(tt.opts, tt.values...)
+			if saw.UnixMilli() != tt.want {
+				t.Fatalf("Now = %d, want %d", saw.UnixMilli(), tt.want)
+			}
+			if got := rec.Header().Get(HeaderAttestedTime); got != itoa(tt.want) {
+				t.Fatalf("%s = %s, want %d", HeaderAttestedTime, got, tt.want)
+			}
+			if _, kept := seen[HeaderForwardedTime]; kept == tt.opts.TrustForwarded {
+				t.Fatalf("header kept for the handler: %v (trusting: %v)", kept, tt.opts.TrustForwarded)
+			}
+		})
+	}
+	t.Run("fail/stale", func(t *testing.T) {
+		st := tr.Status()
+		st.Fresh = false
+		if _, ok := ForwardedTime([]string{itoa(s)}, st); ok {
+			t.Fatal("a forwarded time accepted without a fresh snapshot")
+		}
+	})
+}
+
+// FuzzForwardedTime: any header value is accepted only as a time within
+// the snapshot's validity, and never panics.
+func FuzzForwardedTime(f *testing.F) {
+	for _, s := range []string{"1700000000000", "", "-1", "+5", "1e3", "99999999999999999999", " 1700000000000"} {
+		f.Add(s)
+	}
+	st := clock.Status{Fresh: true, Snapshot: clock.Snapshot{UnixTimeMs: 1_700_000_000_000}, MaxAge: 30 * time.Second}
+	f.Fuzz(func(t *testing.T, v string) {
+		got, ok := ForwardedTime([]string{v}, st)
+		if !ok {
+			return
+		}
+		ms := got.UnixMilli()
+		if ms < st.Snapshot.UnixTimeMs-30_000 || ms > st.Snapshot.UnixTimeMs+30_000 || strconv.FormatInt(ms, 10) != strings.TrimLeft(v, "0") && v != "0" {
+			t.Fatalf("accepted %q as %d", v, ms)
 		}
 	})
 }

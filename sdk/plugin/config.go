@@ -86,8 +86,10 @@ func attributeAt(body *hclsyntax.Body, offset int) string {
 	return ""
 }
 
-// Errorf returns a *ConfigError for a semantic problem with one attribute,
-// positioned at the start of the config block.
+// Errorf returns a *ConfigError for a semantic problem with one attribute:
+// the diagnostic points at that attribute in the operator's file (its whole
+// "name = value" range), or at the start of the config block when the block
+// does not set the attribute (a missing value the plugin requires).
 func (c *Config) Errorf(attribute, format string, args ...any) error {
 	var r hcl.Range
 	if c != nil {

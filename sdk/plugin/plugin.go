@@ -5,7 +5,9 @@
 //	func main() { plugin.Serve(&myPlugin{}) }
 //
 // Serve speaks the versioned plugin protocol (sdk/proto/pluginv1) to the
-// daemon over hashicorp/go-plugin (gRPC, AutoMTLS). On Configure the SDK
+// daemon over hashicorp/go-plugin's gRPC protocol with automatic mutual TLS;
+// the plugin's end of it is the SDK's own, so a plugin binary does not link
+// go-plugin. On Configure the SDK
 // dials the daemon's host services over the go-plugin broker, seeds the
 // plugin's own SP 800-90A DRBG (sdk/rng) from the daemon's entropy service,
 // follows the daemon's signed clock (sdk/clock) and serves the handler the

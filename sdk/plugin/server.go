@@ -146,9 +146,11 @@ func (s *pluginServer) Configure(ctx context.Context, req *pluginv1.ConfigureReq
 	tcp := wrapped
 	if len(s.lns) > 1 {
 		// The daemon reaches this plugin over the unix socket; a caller
-		// on the TCP port cannot name a calling plugin.
+		// on the TCP port cannot name a calling plugin, nor the time the
+		// gateway stamped on the request.
 		tcp = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			r.Header.Del(CallerHeader)
+			r.Header.Del(calibration.HeaderForwardedTime)
 			wrapped.ServeHTTP(w, r)
 		})
 	}
@@ -227,7 +229,7 @@ func (s *pluginServer) wrap(h http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health", s.serveHealth)
 	mux.Handle("/", h)
-	calibrated := calibration.Middleware(s.tracker, calibration.Options{Exempt: []string{"/health"}})(mux)
+	calibrated := calibration.Middleware(s.tracker, calibration.Options{Exempt: []string{"/health"}, TrustForwarded: true})(mux)
 	version := s.desc.Name + "/" + s.desc.Version
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// The gateway sets the request id; a direct caller gets one here,

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -76,6 +77,7 @@ type Client struct {
 	digest   string
 	desc     plugin.Descriptor
 	confine  *confinement
+	killed   *atomic.Bool // set before the host kills the process
 }
 
 // FileDigest returns the hex SHA-256 of the file at path.
@@ -145,12 +147,13 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 		// connects to the host's there: both are its group's.
 		sockets = &goplugin.UnixSocketConfig{Group: strconv.FormatUint(uint64(cfg.Credential.GID), 10)}
 	}
+	killed := new(atomic.Bool)
 	stderr := newLogWriter(log, "stderr")
 	stdout := newLogWriter(log, "stdout")
 	gp := goplugin.NewClient(&goplugin.ClientConfig{
 		HandshakeConfig:  Handshake,
 		VersionedPlugins: map[int]goplugin.PluginSet{protocol.Version: {protocol.DispenseName: &grpcPlugin{host: cfg.Host}}},
-		RunnerFunc:       runnerFunc(cmd, pin, cfg.Digests, stdout, confine),
+		RunnerFunc:       runnerFunc(cmd, pin, cfg.Digests, stdout, confine, killed),
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
 		AutoMTLS:         true,
 		UnixSocketConfig: sockets,
@@ -161,7 +164,7 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 		SyncStdout:       stdout,
 		SyncStderr:       stderr,
 	})
-	c := &Client{name: cfg.Name, cmd: cmd, gp: gp, parentW: parentW, digest: digest, confine: confine}
+	c := &Client{name: cfg.Name, cmd: cmd, gp: gp, parentW: parentW, digest: digest, confine: confine, killed: killed}
 	fail := func(err error) (*Client, error) {
 		gp.Kill()
 		parentW.Close()
@@ -264,6 +267,7 @@ func (c *Client) Stop(ctx context.Context, drain time.Duration) error {
 // Kill ends the plugin process now (SIGKILL: a hung or stopped process
 // cannot delay it), then releases go-plugin's resources.
 func (c *Client) Kill() {
+	c.killed.Store(true)
 	if c.cmd.Process != nil {
 		_ = c.cmd.Process.Kill()
 	}

@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"sync/atomic"
+	"syscall"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin/runner"
@@ -38,6 +40,9 @@ type procRunner struct {
 	confine *confinement
 	// socketDir is where go-plugin has the plugin create its sockets.
 	socketDir string
+	// killed is set when the host ends the process itself (Client.Kill,
+	// or go-plugin through Kill): its exit by SIGKILL is then expected.
+	killed *atomic.Bool
 }
 
 // confinement is a launch's sandbox: what was asked for and what it got.
@@ -113,19 +118,37 @@ func (r *procRunner) Start(context.Context) error {
 	return nil
 }
 
-// Wait implements runner.Runner.
+// Wait implements runner.Runner. An exit the host caused (it killed the
+// process after a validate-only run, a stop or a failed start) is not an
+// error: go-plugin would log "plugin process exited … signal: killed" at
+// error level for it, after runs that went well.
 func (r *procRunner) Wait(context.Context) error {
 	err := r.cmd.Wait()
 	if r.confine != nil {
 		r.confine.applied.Release()
 	}
+	if err != nil && r.killed != nil && r.killed.Load() && killedBySignal(r.cmd.ProcessState) {
+		return nil
+	}
 	return err
+}
+
+// killedBySignal reports whether the process ended by SIGKILL.
+func killedBySignal(ps *os.ProcessState) bool {
+	if ps == nil {
+		return false
+	}
+	ws, ok := ps.Sys().(syscall.WaitStatus)
+	return ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL
 }
 
 // Kill implements runner.Runner.
 func (r *procRunner) Kill(context.Context) error {
 	if r.cmd.Process == nil {
 		return nil
+	}
+	if r.killed != nil {
+		r.killed.Store(true)
 	}
 	if err := r.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return err
@@ -228,14 +251,14 @@ func trimEOL(b []byte) []byte {
 // runnerFunc adapts newProcRunner to go-plugin's ClientConfig.RunnerFunc:
 // go-plugin hands over a blank command carrying the handshake environment,
 // which is added to ours.
-func runnerFunc(cmd *exec.Cmd, pin string, digests *DigestCache, noise io.Writer, confine *confinement) func(hclog.Logger, *exec.Cmd, string) (runner.Runner, error) {
+func runnerFunc(cmd *exec.Cmd, pin string, digests *DigestCache, noise io.Writer, confine *confinement, killed *atomic.Bool) func(hclog.Logger, *exec.Cmd, string) (runner.Runner, error) {
 	return func(_ hclog.Logger, gp *exec.Cmd, socketDir string) (runner.Runner, error) {
 		cmd.Env = append(cmd.Env, gp.Env...)
 		r, err := newProcRunner(cmd, noise)
 		if err != nil {
 			return nil, err
 		}
-		r.pin, r.digests, r.confine, r.socketDir = pin, digests, confine, socketDir
+		r.pin, r.digests, r.confine, r.socketDir, r.killed = pin, digests, confine, socketDir, killed
 		return r, nil
 	}
 }

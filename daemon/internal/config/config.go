@@ -249,7 +249,7 @@ const (
 )
 
 // Sandbox is a plugin's confinement: its mode and the paths the operator
-// adds to the default policy (plugin.SandboxPolicy).
+// adds to the default policy (pluginhost.SandboxPolicy).
 type Sandbox struct {
 	Mode    string
 	Read    []string // absolute paths the plugin may read

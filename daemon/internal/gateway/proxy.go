@@ -111,6 +111,12 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := r.Header
 	stripHop(h)
 	delete(h, plugin.CallerHeader) // only the daemon names a calling plugin
+	// The plugin answers with the attested time the gateway stamped (one
+	// time per request); a client cannot supply it.
+	delete(h, calibration.HeaderForwardedTime)
+	if now, ok := calibration.Now(r.Context()); ok {
+		h[calibration.HeaderForwardedTime] = []string{strconv.FormatInt(now.UnixMilli(), 10)}
+	}
 	h["X-Forwarded-For"] = []string{clientIP(r)}
 	if r.Host != "" {
 		h["X-Forwarded-Host"] = []string{r.Host}

@@ -6,6 +6,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -19,6 +21,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/aunsorm/aunsorm/sdk/calibration"
 	"github.com/aunsorm/aunsorm/sdk/plugin"
 )
 
@@ -55,6 +58,26 @@ func (spam) Configure(_ context.Context, env *plugin.Env) (http.Handler, error) 
 	}
 	mux := http.NewServeMux()
 	p := "/" + prefix()
+	// stamp signs the request's attested time with a key drawn at
+	// start: the time the plugin signs must be the one the gateway
+	// answered in X-Aunsorm-Attested-Time-Ms.
+	seed := make([]byte, ed25519.SeedSize)
+	if _, err := io.ReadFull(env.Rand, seed); err != nil {
+		return nil, err
+	}
+	key := ed25519.NewKeyFromSeed(seed)
+	mux.HandleFunc(p+"/stamp", func(w http.ResponseWriter, r *http.Request) {
+		now, ok := calibration.Now(r.Context())
+		if !ok {
+			http.Error(w, "no attested time", http.StatusServiceUnavailable)
+			return
+		}
+		ms := strconv.FormatInt(now.UnixMilli(), 10)
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]string{"time_ms": ms,
+			"public_key": base64.StdEncoding.EncodeToString(key.Public().(ed25519.PublicKey)),
+			"signature":  base64.StdEncoding.EncodeToString(ed25519.Sign(key, []byte(ms)))})
+	})
 	// whoami reports who the daemon says is calling (peer calls only).
 	mux.HandleFunc(p+"/whoami", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
