@@ -16,6 +16,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/rs/zerolog"
 
 	"github.com/aunsorm/aunsorm/sdk/apierror"
 )
@@ -520,5 +521,24 @@ func TestWholeBody(t *testing.T) {
 	}}
 	if _, err := bad.Handler(); !errors.Is(err, ErrTable) {
 		t.Fatalf("a GET taking a whole body: %v", err)
+	}
+}
+
+// TestInternalCauseLogged: a handler's own failure reaches the client as a
+// bare 500 and the log (the plugin's, on the request context) with its
+// cause and the request id.
+func TestInternalCauseLogged(t *testing.T) {
+	var logs bytes.Buffer
+	h := testTable().MustHandler()
+	req := httptest.NewRequest(http.MethodPost, "/w/items", strings.NewReader(`{"name":"boom"}`))
+	req.Header.Set(apierror.RequestIDHeader, "rid-500")
+	req = req.WithContext(zerolog.New(&logs).WithContext(req.Context()))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusInternalServerError || strings.Contains(rec.Body.String(), "secret") {
+		t.Fatalf("answer %d %s", rec.Code, rec.Body)
+	}
+	if !strings.Contains(logs.String(), "a secret cause") || !strings.Contains(logs.String(), "rid-500") {
+		t.Fatalf("the cause was not logged with the request id: %s", logs.String())
 	}
 }

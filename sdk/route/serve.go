@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/aunsorm/aunsorm/sdk/apierror"
+	"github.com/aunsorm/aunsorm/sdk/plugin"
 )
 
 // ErrTable reports a table that cannot be served as declared (a programming
@@ -228,9 +229,11 @@ func serveJSON[Req, Resp any](t *Table, rt *Route, h Handler[Req, Resp], w http.
 	apierror.WriteJSON(w, rt.status, resp)
 }
 
-// writeError writes err in the JSON error shape.
+// writeError writes err in the JSON error shape; plugin.WriteError logs
+// the cause of anything that is not an *apierror.Error with the request id
+// and answers a 500 that says nothing more.
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
-	apierror.Write(w, r, err)
+	plugin.WriteError(w, r, err)
 }
 
 // decodeRequest fills req from the path, the query and the body.
