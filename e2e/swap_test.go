@@ -33,9 +33,29 @@ func setPluginCommand(t *testing.T, d *daemon, from, to string) {
 // loadResult counts a load run's outcomes.
 type loadResult struct {
 	ok, failed atomic.Int64
-	mu         sync.Mutex
-	versions   []string
-	errors     []string
+	// started is the number of the last request sent; requests are
+	// numbered from 1 in the order they are started.
+	started  atomic.Int64
+	mu       sync.Mutex
+	versions []string       // versions in the order answers arrived, repeats folded
+	byReq    map[int]string // request number -> version that answered it
+	errors   []string
+}
+
+// answeredBy returns the versions that answered the requests numbered in
+// (from, to], and how many there were.
+func (r *loadResult) answeredBy(from, to int64) (map[string]int, int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	seen := map[string]int{}
+	n := 0
+	for i, v := range r.byReq {
+		if int64(i) > from && int64(i) <= to {
+			seen[v]++
+			n++
+		}
+	}
+	return seen, n
 }
 
 // runLoad sends about rate requests/s (POST encrypt and GET random,
@@ -57,6 +77,7 @@ func runLoad(ctx context.Context, url string, rate int, res *loadResult) *sync.W
 			case <-tick.C:
 			}
 			n++
+			res.started.Store(int64(n))
 			wg.Add(1)
 			go func(n int) {
 				defer wg.Done()
@@ -87,6 +108,10 @@ func runLoad(ctx context.Context, url string, rate int, res *loadResult) *sync.W
 				}
 				res.ok.Add(1)
 				v := resp.Header.Get("X-Aunsorm-Plugin")
+				if res.byReq == nil {
+					res.byReq = map[int]string{}
+				}
+				res.byReq[n] = v
 				if len(res.versions) == 0 || res.versions[len(res.versions)-1] != v {
 					res.versions = append(res.versions, v)
 				}
@@ -107,6 +132,7 @@ func TestHotSwapUnderLoad(t *testing.T) {
 	wg := runLoad(ctx, d.url, 200, &res)
 	time.Sleep(time.Second)
 
+	const v1, v2 = "aunsorm-crypto/0.1.0", "aunsorm-crypto/2.0.0-swapped"
 	setPluginCommand(t, d, bins.plugins["crypto"], bins.plugins["crypto-v2"])
 	start := time.Now()
 	out, err := exec.Command(bins.daemon, "reload", "-config", d.cfgPath).CombinedOutput()
@@ -114,36 +140,53 @@ func TestHotSwapUnderLoad(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "crypto: swapped (0.1.0 -> 2.0.0-swapped)") {
 		t.Fatalf("reload: %v\n%s", err, out)
 	}
-	time.Sleep(time.Second)
+	// The reload has returned: the gateway sends every request started
+	// from now on to the new process. Requests started earlier may still
+	// be answered by the old one while it drains, in any order, so the
+	// versions are judged by when a request started, not when its answer
+	// arrived.
+	swapped := res.started.Load()
+	time.Sleep(500 * time.Millisecond)
+	mid := res.started.Load()
+	time.Sleep(500 * time.Millisecond)
 	// And back again with SIGHUP.
 	setPluginCommand(t, d, bins.plugins["crypto-v2"], bins.plugins["crypto"])
+	hup := res.started.Load()
 	must(t, d.cmd.Process.Signal(syscall.SIGHUP))
-	deadline := time.Now().Add(patience)
-	for {
-		res.mu.Lock()
-		last := ""
-		if len(res.versions) > 0 {
-			last = res.versions[len(res.versions)-1]
+	// A v1 answer to a request started after the SIGHUP comes from the
+	// new process (the first v1 process had drained before that request
+	// could reach it): the swap back is done.
+	var back int64
+	for deadline := time.Now().Add(patience); back == 0; time.Sleep(50 * time.Millisecond) {
+		if seen, _ := res.answeredBy(hup, res.started.Load()); seen[v1] > 0 {
+			back = res.started.Load()
 		}
-		n := len(res.versions)
-		res.mu.Unlock()
-		if n >= 3 && last == "aunsorm-crypto/0.1.0" {
+		if time.Now().After(deadline) {
+			t.Fatalf("no v1 answer after the SIGHUP; versions seen: %v", res.versions)
+		}
+	}
+	for deadline := time.Now().Add(patience); ; time.Sleep(50 * time.Millisecond) {
+		if _, n := res.answeredBy(back, res.started.Load()); n >= 50 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("versions seen: %v", res.versions)
+			t.Fatalf("no answers after the swap back")
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
-	time.Sleep(500 * time.Millisecond)
 	cancel()
 	wg.Wait()
 	t.Logf("ok=%d failed=%d versions=%v reload took %s", res.ok.Load(), res.failed.Load(), res.versions, took)
 	if res.failed.Load() != 0 {
 		t.Fatalf("%d requests failed across the swaps: %v", res.failed.Load(), res.errors)
 	}
-	if want := []string{"aunsorm-crypto/0.1.0", "aunsorm-crypto/2.0.0-swapped", "aunsorm-crypto/0.1.0"}; strings.Join(res.versions, ",") != strings.Join(want, ",") {
-		t.Fatalf("versions = %v, want %v", res.versions, want)
+	if seen, n := res.answeredBy(0, res.started.Load()); len(seen) != 2 || seen[v1]+seen[v2] != n {
+		t.Fatalf("versions answering = %v, want only %s and %s", seen, v1, v2)
+	}
+	if seen, n := res.answeredBy(swapped, mid); n == 0 || seen[v2] != n {
+		t.Fatalf("requests started after the reload returned were answered by %v, want only %s", seen, v2)
+	}
+	if seen, n := res.answeredBy(back, res.started.Load()); n == 0 || seen[v1] != n {
+		t.Fatalf("requests started after the swap back were answered by %v, want only %s", seen, v1)
 	}
 	// Only one crypto process (and the pqc one) is left once the last old
 	// one has drained.
