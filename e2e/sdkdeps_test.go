@@ -48,6 +48,32 @@ func TestPluginBinariesLinkNoHostSide(t *testing.T) {
 			}
 		})
 	}
+	// A plugin that keeps no state links no database driver: the store's
+	// opener lives in sdk/store, not on plugin.Env. The ledger example,
+	// which keeps state, shows the check would see them.
+	drivers := []string{"modernc.org/sqlite", "github.com/jackc/pgx/v5/stdlib"}
+	for _, c := range []struct {
+		dir, pkg string
+		stateful bool
+	}{
+		{root, "./plugins/crypto", false},
+		{root, "./plugins/pqc", false},
+		{filepath.Join(root, "sdk"), "./examples/echo", false},
+		{filepath.Join(root, "sdk"), "./examples/ledger", true},
+	} {
+		name := "ok/no-driver/" + c.pkg
+		if c.stateful {
+			name = "ok/drivers/" + c.pkg
+		}
+		t.Run(name, func(t *testing.T) {
+			deps := goListDeps(t, c.dir, c.pkg)
+			for _, p := range drivers {
+				if deps[p] != c.stateful {
+					t.Errorf("%s links %s: %v, want %v", c.pkg, p, deps[p], c.stateful)
+				}
+			}
+		})
+	}
 	// The check itself: the daemon links all of them.
 	t.Run("fail/daemon-links-host-side", func(t *testing.T) {
 		deps := goListDeps(t, root, "./daemon")

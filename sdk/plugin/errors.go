@@ -22,7 +22,7 @@ var (
 	ErrServiceNotDeclared = protocol.ErrServiceNotDeclared
 	// ErrUnavailable: the other side is not reachable.
 	ErrUnavailable = protocol.ErrUnavailable
-	// ErrNoStore: Env.OpenStore was called where no store can be opened
+	// ErrNoStore: store.OpenPlugin was called where no store can be opened
 	// (validate-only, or neither storage nor a data directory given).
 	ErrNoStore = errors.New("plugin: no store available")
 )

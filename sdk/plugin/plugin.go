@@ -132,6 +132,6 @@ type Env struct {
 	Logger zerolog.Logger
 
 	// storage is the daemon's storage block as it applies to this
-	// instance; OpenStore opens it.
+	// instance; store.OpenPlugin opens it.
 	storage Storage
 }

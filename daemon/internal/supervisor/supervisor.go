@@ -45,7 +45,7 @@ type Options struct {
 	// Audit records lifecycle events (may be nil).
 	Audit *audit.Log
 	// Storage is the daemon's storage block, handed to every plugin for
-	// its store (plugin.Env.OpenStore).
+	// its store (store.OpenPlugin).
 	Storage config.Storage
 	// Log is the daemon logger.
 	Log zerolog.Logger

@@ -110,7 +110,7 @@ type fixture struct {
 
 func newFixture(t testing.TB, env *plugin.Env, holder string) *fixture {
 	t.Helper()
-	db, err := env.OpenStore(t.Context(), migrations)
+	db, err := store.OpenPlugin(t.Context(), env, migrations)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,6 @@
 // Command aunsorm-plugin-ledger is the example of a stateful plugin: it
 // keeps its records in the store the daemon's storage block chooses
-// (env.OpenStore: SQLite in its data directory, or its own schema of a
+// (store.OpenPlugin: SQLite in its data directory, or its own schema of a
 // PostgreSQL database that several daemons share), audits every write,
 // consumes single-use tokens, and runs a periodic job guarded by a lease so
 // that one daemon among several runs it once per period. See README.md.
@@ -56,7 +56,7 @@ func (p *ledgerPlugin) Configure(ctx context.Context, env *plugin.Env) (http.Han
 	if env.ValidateOnly {
 		return nil, nil
 	}
-	db, err := env.OpenStore(ctx, migrations)
+	db, err := store.OpenPlugin(ctx, env, migrations)
 	if err != nil {
 		return nil, err
 	}
