@@ -61,9 +61,6 @@ func schemaFor(gen int) ([]store.Migration, error) {
 	return history[:gen], nil
 }
 
-// errSchema reports a binary built with an unknown schema generation.
-var errSchema = errors.New("ledger: unknown schema generation")
-
 // sealer is what generation 2 needs of the plugin's sealer.
 type sealer interface {
 	Seal(aad, plaintext []byte) ([]byte, error)
@@ -178,8 +175,16 @@ func (h *handler) storageError(w http.ResponseWriter, r *http.Request, err error
 	apierror.Write(w, r, apierror.Unavailable("storage_unavailable", "the ledger's database is not available", 1))
 }
 
-// errAudit marks a failed audit append inside a write transaction.
-var errAudit = errors.New("ledger: audit append failed")
+// The package's errors.
+var (
+	// errAudit marks a failed audit append inside a write transaction.
+	errAudit = errors.New("ledger: audit append failed")
+	// errSchema reports a binary built with an unknown schema generation.
+	errSchema = errors.New("ledger: unknown schema generation")
+	// errNoSealer reports a generation 2 binary under a host that sent no
+	// sealing keys.
+	errNoSealer = errors.New("ledger: schema generation 2 keeps sealed secrets, and the host sent no sealing keys")
+)
 
 // write answers PUT /ledger/records/{key}: the record and its audit event
 // are committed before the answer.

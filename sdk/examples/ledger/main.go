@@ -9,7 +9,6 @@ package main
 import (
 	"context"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -120,9 +119,5 @@ func (p *ledgerPlugin) Close(ctx context.Context) error {
 	<-p.done
 	return p.db.Close()
 }
-
-// errNoSealer reports a generation 2 binary under a host that sent no
-// sealing keys.
-var errNoSealer = errors.New("ledger: schema generation 2 keeps sealed secrets, and the host sent no sealing keys")
 
 func main() { plugin.Serve(&ledgerPlugin{}) }
