@@ -161,9 +161,24 @@ func reloadTo(t *testing.T, d *daemon, from, to, want string) {
 // TestSwapStateUnderLoad swaps the stateful example from schema generation
 // 1 to 2 (which migrates its store) and back to 1 while writes flow: no
 // request fails, every acknowledged write reads back after each step, and
-// generation 1 serves on the store generation 2 migrated.
+// generation 1 serves on the store generation 2 migrated. It runs on both
+// storage engines: SQLite in the plugin's data directory, and the plugin's
+// schema of a PostgreSQL database.
 func TestSwapStateUnderLoad(t *testing.T) {
-	d := startDaemon(t, daemonOpts{Plugins: map[string]string{"ledger": ledgerBlock}})
+	engines := []struct {
+		name    string
+		storage func(t *testing.T) string
+	}{
+		{"ok/sqlite", func(*testing.T) string { return "" }},
+		{"ok/postgres", func(t *testing.T) string { return pgStorage(pg.Get(t).NewDatabase(t)) }},
+	}
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) { swapStateUnderLoad(t, e.storage(t)) })
+	}
+}
+
+func swapStateUnderLoad(t *testing.T, storage string) {
+	d := startDaemon(t, daemonOpts{Plugins: map[string]string{"ledger": ledgerBlock}, Storage: storage})
 	l := newLedgerLoad(d.url, 4)
 	stopped := false
 	stop := func() {
