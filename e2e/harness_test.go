@@ -63,6 +63,9 @@ func testMain(m *testing.M) int {
 	// The stateful example, built in the SDK's own module.
 	bins.plugins["ledger"] = filepath.Join(dir, "aunsorm-plugin-ledger")
 	targets[bins.plugins["ledger"]] = "sdk:./examples/ledger"
+	// Its schema generation 2, from the same source tree.
+	bins.plugins["ledger-v2"] = filepath.Join(dir, "aunsorm-plugin-ledger-v2")
+	targets[bins.plugins["ledger-v2"]] = "sdk:./examples/ledger"
 	bins.plugins["sealer"] = filepath.Join(dir, "aunsorm-plugin-sealer")
 	targets[bins.plugins["sealer"]] = "./e2e/testdata/sealer"
 	root, _ := filepath.Abs("..")
@@ -79,6 +82,9 @@ func testMain(m *testing.M) int {
 			}
 			if out == bins.plugins["crypto-v2"] {
 				args = append(args[:len(args)-3:len(args)-3], "-ldflags", "-X main.version=2.0.0-swapped", "-o", out, "./plugins/crypto")
+			}
+			if out == bins.plugins["ledger-v2"] {
+				args = append(args[:len(args)-3:len(args)-3], "-ldflags", "-X main.schemaGen=2 -X main.version="+ledgerV2Version, "-o", out, pkg)
 			}
 			cmd := exec.Command("go", args...)
 			cmd.Dir = root

@@ -27,10 +27,18 @@
 //
 // Options.Migrations is the schema history of the caller, oldest first, with
 // strictly increasing versions. Open applies the ones not yet recorded, each in
-// its own transaction, and records it in the schema_migrations table. A
-// database whose recorded version is newer than every known migration (that
-// is, written by a newer release) is refused with ErrSchemaTooNew rather than
-// used with a schema the code does not understand.
+// its own transaction, and records it in the schema_migrations table.
+//
+// Migrations follow the expand-then-contract rule: during a hot swap the old
+// and the new release run side by side on one database, and a rollback puts
+// the old release back on the schema the new one migrated. So each migration
+// must leave a schema the previous release still works with (add a table, a
+// column with a default, an index; drop or rename only in a later release,
+// once nothing reads the old shape), and Open accepts a database exactly one
+// migration ahead of the caller's newest, applying nothing. A database two or
+// more migrations ahead was written by a release the caller cannot be
+// compatible with and is refused with ErrSchemaTooNew. A caller several
+// migrations ahead of the database applies them all, as usual.
 //
 // # PostgreSQL
 //

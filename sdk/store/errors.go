@@ -16,9 +16,12 @@ var (
 	// an empty Up statement.
 	ErrInvalidMigration = errors.New("store: invalid migration")
 
-	// ErrSchemaTooNew reports a database whose recorded schema version is
-	// newer than every migration the caller knows: it was written by a newer
-	// release and is refused rather than misread.
+	// ErrSchemaTooNew reports a database whose recorded history runs two or
+	// more migrations past the newest one the caller knows: it was written
+	// by a release at least two steps newer and is refused rather than
+	// misread. One migration ahead is allowed (expand/contract: the
+	// previous release keeps running on the next one's schema during a
+	// swap or after a rollback), so it is not an error.
 	ErrSchemaTooNew = errors.New("store: database schema is newer than this release")
 
 	// ErrMigrationMismatch reports a database whose recorded migrations do not

@@ -37,6 +37,12 @@ func validateMigrations(ms []Migration) error {
 
 // migrate applies the migrations newer than the newest recorded one, each in
 // its own transaction.
+//
+// It follows the expand/contract rule: a store whose history runs exactly
+// one migration past the newest one of ms (written by the next release,
+// during a swap to it or after a rollback from it) is used as it is, with
+// nothing applied; a store two or more migrations ahead is refused with
+// ErrSchemaTooNew.
 func (db *DB) migrate(ctx context.Context, ms []Migration) error {
 	release, err := db.dialect.lockMigrations(ctx, db.db, db.schema)
 	if err != nil {
@@ -65,10 +71,11 @@ func (db *DB) migrate(ctx context.Context, ms []Migration) error {
 	if len(ms) > 0 {
 		known = ms[len(ms)-1].Version
 	}
-	if newest > known {
-		return fmt.Errorf("%w: database is at version %d, this release knows up to %d", ErrSchemaTooNew, newest, known)
+	ahead := aheadOf(recorded, known)
+	if len(ahead) > 1 {
+		return fmt.Errorf("%w: database is at version %d, %d migrations past version %d, the newest this release knows; at most one is allowed", ErrSchemaTooNew, newest, len(ahead), known)
 	}
-	if err := checkHistory(recorded, ms, newest); err != nil {
+	if err := checkHistory(recorded[:len(recorded)-len(ahead)], ms, newest); err != nil {
 		return err
 	}
 	for _, m := range ms {
@@ -80,6 +87,15 @@ func (db *DB) migrate(ctx context.Context, ms []Migration) error {
 		}
 	}
 	return nil
+}
+
+// aheadOf returns the tail of recorded (ascending) above known.
+func aheadOf(recorded []int, known int) []int {
+	i := len(recorded)
+	for i > 0 && recorded[i-1] > known {
+		i--
+	}
+	return recorded[i:]
 }
 
 // checkHistory verifies that the recorded versions are exactly the known

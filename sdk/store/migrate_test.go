@@ -53,6 +53,15 @@ func TestMigrations(t *testing.T) {
 		{"ok/all-at-once", [][]Migration{history}, []int{1, 2, 5}},
 		{"ok/reopen-is-idempotent", [][]Migration{history, history, history}, []int{1, 2, 5}},
 		{"ok/incremental", [][]Migration{history[:1], history[:2], history}, []int{1, 2, 5}},
+		{"ok/same", [][]Migration{history[:2], history[:2]}, []int{1, 2}},
+		// The previous release starts on the store the next one migrated
+		// (both run during a swap, or the swap is rolled back): one
+		// step ahead is used as it is, nothing applied or undone.
+		{"ok/one-behind-rollback", [][]Migration{history, history[:2]}, []int{1, 2, 5}},
+		{"ok/one-behind-no-migrations", [][]Migration{history[:1], nil}, []int{1}},
+		{"ok/rollback-then-forward", [][]Migration{history, history[:2], history}, []int{1, 2, 5}},
+		// A binary several steps ahead migrates the store as far as it knows.
+		{"ok/two-ahead-of-store", [][]Migration{history[:1], history}, []int{1, 2, 5}},
 	}
 	for _, e := range engines {
 		t.Run(e.name, func(t *testing.T) {
@@ -128,8 +137,10 @@ func TestMigrationRefusals(t *testing.T) {
 		then  []Migration
 		want  error
 	}{
-		{"fail/newer-database", history, history[:2], ErrSchemaTooNew},
-		{"fail/newer-database-no-migrations", history[:1], nil, ErrSchemaTooNew},
+		{"fail/two-ahead", history, history[:1], ErrSchemaTooNew},
+		{"fail/two-ahead-no-migrations", history[:2], nil, ErrSchemaTooNew},
+		{"fail/one-ahead-but-gap", []Migration{history[0], history[2]}, history[:2], ErrMigrationMismatch},
+		{"fail/one-ahead-unknown-below", history, []Migration{history[0], {4, "other", "SELECT 1"}}, ErrMigrationMismatch},
 		{"fail/unknown-recorded-version", []Migration{history[0], {3, "other", "SELECT 1"}}, history, ErrMigrationMismatch},
 		{"fail/skipped-older-version", []Migration{history[0], history[2]}, history, ErrMigrationMismatch},
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -26,8 +27,11 @@ const (
 	tokenTTL = 24 * time.Hour
 )
 
-// migrations is the plugin's schema history, portable to both engines.
-var migrations = []store.Migration{
+// history is the plugin's schema history, portable to both engines. A
+// release applies the first schemaGen entries (see schemaFor). Every step
+// is expand-only, so the release before it keeps working on the new
+// schema while both run during a swap, and after a rollback.
+var history = []store.Migration{
 	{Version: 1, Name: "records-and-job-runs", Up: `
 		CREATE TABLE records (
 			k          TEXT PRIMARY KEY,
@@ -43,7 +47,29 @@ var migrations = []store.Migration{
 			ran_ns BIGINT NOT NULL
 		);
 		CREATE INDEX job_runs_period ON job_runs (period);`},
+	// Generation 2: an optional sealed secret per record. A nullable
+	// column: rows written by generation 1 (before or after this runs)
+	// simply have none, and generation 1's statements never name it.
+	{Version: 2, Name: "records-secret", Up: `ALTER TABLE records ADD COLUMN secret_sealed BYTEA`},
 }
+
+// schemaFor returns the migrations of schema generation gen (1 or 2).
+func schemaFor(gen int) ([]store.Migration, error) {
+	if gen < 1 || gen > len(history) {
+		return nil, fmt.Errorf("%w: schema generation %d, want 1 to %d", errSchema, gen, len(history))
+	}
+	return history[:gen], nil
+}
+
+// sealer is what generation 2 needs of the plugin's sealer.
+type sealer interface {
+	Seal(aad, plaintext []byte) ([]byte, error)
+	Open(aad, sealed []byte) (plaintext []byte, stale bool, err error)
+}
+
+// secretAAD binds a sealed secret to its record: moved to another key's
+// row, it does not open.
+func secretAAD(key string) []byte { return []byte("ledger/records/secret_sealed/" + key) }
 
 // auditor is what the handler needs of the daemon's host services.
 type auditor interface {
@@ -55,7 +81,10 @@ type handler struct {
 	db    *store.DB
 	job   *job
 	audit auditor
-	log   zerolog.Logger
+	// secrets is nil in generation 1: the API has no secret field and no
+	// statement names the secret_sealed column.
+	secrets sealer
+	log     zerolog.Logger
 }
 
 // record is a stored record as the API shows it.
@@ -64,10 +93,21 @@ type record struct {
 	Value     string `json:"value"`
 	Version   int64  `json:"version"`
 	WrittenAt string `json:"written_at"`
+	// Secret is shown by GET in generation 2 when the record has one.
+	Secret *string `json:"secret,omitempty"`
 }
 
 // writeRequest is the body of PUT /ledger/records/{key}.
 type writeRequest struct {
+	Value *string `json:"value"`
+	// Secret (generation 2) replaces the record's sealed secret; absent, the
+	// secret the record has is kept, as generation 1 keeps it.
+	Secret *string `json:"secret"`
+}
+
+// writeRequestV1 is the body generation 1 accepts: it refuses a secret it
+// could not keep.
+type writeRequestV1 struct {
 	Value *string `json:"value"`
 }
 
@@ -88,8 +128,9 @@ type jobReport struct {
 	Runs   []run  `json:"runs"`
 }
 
-func newHandler(db *store.DB, j *job, audit auditor, log zerolog.Logger) http.Handler {
-	h := &handler{db: db, job: j, audit: audit, log: log}
+// newHandler returns the API; secrets nil serves generation 1.
+func newHandler(db *store.DB, j *job, audit auditor, secrets sealer, log zerolog.Logger) http.Handler {
+	h := &handler{db: db, job: j, audit: audit, secrets: secrets, log: log}
 	mux := http.NewServeMux()
 	// The whole API, one line per route.
 	mux.HandleFunc("PUT /ledger/records/{key}", h.write)
@@ -134,8 +175,16 @@ func (h *handler) storageError(w http.ResponseWriter, r *http.Request, err error
 	apierror.Write(w, r, apierror.Unavailable("storage_unavailable", "the ledger's database is not available", 1))
 }
 
-// errAudit marks a failed audit append inside a write transaction.
-var errAudit = errors.New("ledger: audit append failed")
+// The package's errors.
+var (
+	// errAudit marks a failed audit append inside a write transaction.
+	errAudit = errors.New("ledger: audit append failed")
+	// errSchema reports a binary built with an unknown schema generation.
+	errSchema = errors.New("ledger: unknown schema generation")
+	// errNoSealer reports a generation 2 binary under a host that sent no
+	// sealing keys.
+	errNoSealer = errors.New("ledger: schema generation 2 keeps sealed secrets, and the host sent no sealing keys")
+)
 
 // write answers PUT /ledger/records/{key}: the record and its audit event
 // are committed before the answer.
@@ -151,7 +200,14 @@ func (h *handler) write(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req writeRequest
-	if err := apierror.DecodeJSON(r, maxBody, &req); err != nil {
+	if h.secrets == nil {
+		var v1 writeRequestV1
+		if err := apierror.DecodeJSON(r, maxBody, &v1); err != nil {
+			apierror.Write(w, r, err)
+			return
+		}
+		req.Value = v1.Value
+	} else if err := apierror.DecodeJSON(r, maxBody, &req); err != nil {
 		apierror.Write(w, r, err)
 		return
 	}
@@ -159,18 +215,37 @@ func (h *handler) write(w http.ResponseWriter, r *http.Request) {
 		apierror.Write(w, r, apierror.BadRequest("value must be a string of at most %d bytes", maxValueLen))
 		return
 	}
+	if req.Secret != nil && len(*req.Secret) > maxValueLen {
+		apierror.Write(w, r, apierror.BadRequest("secret must be a string of at most %d bytes", maxValueLen))
+		return
+	}
 	rec := record{Key: key, Value: *req.Value, WrittenAt: now.UTC().Format(time.RFC3339Nano)}
+	// Sealed before the transaction: sealing needs no lock.
+	q, args := h.db.Rebind(`INSERT INTO records (k, value, version, written_ns) VALUES (?, ?, 1, ?)
+			ON CONFLICT (k) DO UPDATE SET value = excluded.value, version = records.version + 1, written_ns = excluded.written_ns
+			RETURNING version`), []any{key, rec.Value, now.UnixNano()}
+	if req.Secret != nil {
+		sealed, err := h.secrets.Seal(secretAAD(key), []byte(*req.Secret))
+		if err != nil {
+			h.log.Error().Err(err).Msg("seal")
+			apierror.Write(w, r, apierror.Internal())
+			return
+		}
+		q = h.db.Rebind(`INSERT INTO records (k, value, version, written_ns, secret_sealed) VALUES (?, ?, 1, ?, ?)
+			ON CONFLICT (k) DO UPDATE SET value = excluded.value, version = records.version + 1, written_ns = excluded.written_ns,
+			secret_sealed = excluded.secret_sealed
+			RETURNING version`)
+		args = append(args, sealed)
+	}
 	ctx := r.Context()
 	err := h.db.Tx(ctx, func(tx *sql.Tx) error {
-		if err := tx.QueryRowContext(ctx, h.db.Rebind(`INSERT INTO records (k, value, version, written_ns) VALUES (?, ?, 1, ?)
-			ON CONFLICT (k) DO UPDATE SET value = excluded.value, version = records.version + 1, written_ns = excluded.written_ns
-			RETURNING version`), key, rec.Value, now.UnixNano()).Scan(&rec.Version); err != nil {
+		if err := tx.QueryRowContext(ctx, q, args...).Scan(&rec.Version); err != nil {
 			return err
 		}
 		// Audited inside the transaction: a write the log cannot record
 		// is rolled back.
 		if _, err := h.audit.Audit(ctx, plugin.AuditEvent{Action: "ledger.write", Subject: key, Outcome: "ok",
-			Details: map[string]any{"version": rec.Version, "bytes": len(rec.Value)}}); err != nil {
+			Details: map[string]any{"version": rec.Version, "bytes": len(rec.Value), "secret": req.Secret != nil}}); err != nil {
 			h.log.Error().Err(err).Msg("audit append failed")
 			return errAudit
 		}
@@ -195,11 +270,18 @@ func (h *handler) read(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var (
-		rec record
-		ns  int64
+		rec    record
+		ns     int64
+		sealed []byte
+		err    error
 	)
-	err := h.db.SQL().QueryRowContext(r.Context(), h.db.Rebind(`SELECT k, value, version, written_ns FROM records WHERE k = ?`), key).
-		Scan(&rec.Key, &rec.Value, &rec.Version, &ns)
+	if h.secrets == nil {
+		err = h.db.SQL().QueryRowContext(r.Context(), h.db.Rebind(`SELECT k, value, version, written_ns FROM records WHERE k = ?`), key).
+			Scan(&rec.Key, &rec.Value, &rec.Version, &ns)
+	} else {
+		err = h.db.SQL().QueryRowContext(r.Context(), h.db.Rebind(`SELECT k, value, version, written_ns, secret_sealed FROM records WHERE k = ?`), key).
+			Scan(&rec.Key, &rec.Value, &rec.Version, &ns, &sealed)
+	}
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		apierror.Write(w, r, apierror.NotFound("no record %q", key))
@@ -209,6 +291,20 @@ func (h *handler) read(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rec.WrittenAt = time.Unix(0, ns).UTC().Format(time.RFC3339Nano)
+	if sealed != nil {
+		// A stale value (an older root key version) still opens; the next
+		// write that carries a secret seals it under the newest.
+		plain, _, err := h.secrets.Open(secretAAD(key), sealed)
+		if err != nil {
+			// Tampered with, moved from another row, or sealed for
+			// another plugin: refused, never shown.
+			h.log.Error().Err(err).Str("key", key).Msg("sealed secret refused")
+			apierror.Write(w, r, apierror.New(http.StatusInternalServerError, "sealed_value_refused", "the record's secret does not open"))
+			return
+		}
+		s := string(plain)
+		rec.Secret = &s
+	}
 	apierror.WriteJSON(w, http.StatusOK, rec)
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -22,6 +23,7 @@ import (
 	"github.com/aunsorm/aunsorm/sdk/calibration"
 	"github.com/aunsorm/aunsorm/sdk/clock"
 	"github.com/aunsorm/aunsorm/sdk/plugin"
+	"github.com/aunsorm/aunsorm/sdk/seal"
 	"github.com/aunsorm/aunsorm/sdk/store"
 	"github.com/aunsorm/aunsorm/sdk/store/pgtest"
 )
@@ -110,7 +112,28 @@ type fixture struct {
 
 func newFixture(t testing.TB, env *plugin.Env, holder string) *fixture {
 	t.Helper()
-	db, err := store.OpenPlugin(t.Context(), env, migrations)
+	return newFixtureGen(t, env, holder, 1, nil)
+}
+
+// testSealer is a sealer with a key fixed by b.
+func testSealer(t testing.TB, b byte) *seal.Sealer {
+	t.Helper()
+	s, err := seal.New(rand.Reader, seal.Key{Version: 1, Secret: bytes.Repeat([]byte{b}, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// newFixtureGen is a ledger of schema generation gen; generation 2 seals
+// with secrets.
+func newFixtureGen(t testing.TB, env *plugin.Env, holder string, gen int, secrets sealer) *fixture {
+	t.Helper()
+	ms, err := schemaFor(gen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.OpenPlugin(t.Context(), env, ms)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +143,7 @@ func newFixture(t testing.TB, env *plugin.Env, holder string) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.srv = calibration.Middleware(freshTracker(t), calibration.Options{})(newHandler(db, f.job, f.audit, zerolog.Nop()))
+	f.srv = calibration.Middleware(freshTracker(t), calibration.Options{})(newHandler(db, f.job, f.audit, secrets, zerolog.Nop()))
 	return f
 }
 
@@ -299,8 +322,11 @@ func FuzzLedgerRequest(f *testing.F) {
 	f.Add("GET", "k", ``)
 	f.Add("PUT", "a/b", `{"value":null}`)
 	f.Add("PUT", "k", `{"value":"x","value":"y"}`)
+	f.Add("PUT", "k", `{"value":"x","secret":"s"}`)
+	f.Add("PUT", "k", `{"value":"x","secret":null}`)
+	f.Add("PUT", "k", `{"value":"x","Secret":"s"}`)
 	dir := f.TempDir()
-	db, err := store.Open(context.Background(), store.Options{Path: filepath.Join(dir, "f.db"), Migrations: migrations})
+	db, err := store.Open(context.Background(), store.Options{Path: filepath.Join(dir, "f.db"), Migrations: history})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -310,32 +336,134 @@ func FuzzLedgerRequest(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	srv := calibration.Middleware(freshTracker(f), calibration.Options{})(newHandler(db, j, &fakeAudit{}, zerolog.Nop()))
+	// Both generations on one store, as during a swap: each input goes to
+	// both.
+	tr := freshTracker(f)
+	srvs := []http.Handler{
+		calibration.Middleware(tr, calibration.Options{})(newHandler(db, j, &fakeAudit{}, nil, zerolog.Nop())),
+		calibration.Middleware(tr, calibration.Options{})(newHandler(db, j, &fakeAudit{}, testSealer(f, 1), zerolog.Nop())),
+	}
 	f.Fuzz(func(t *testing.T, method, name, body string) {
-		switch method {
-		case "PUT", "GET", "POST":
-		default:
-			method = "GET"
-		}
-		prefix := map[string]string{"PUT": "/ledger/records/", "GET": "/ledger/records/", "POST": "/ledger/consume/"}[method]
-		req, err := http.NewRequest(method, "http://x"+prefix, strings.NewReader(body))
-		if err != nil {
-			return
-		}
-		req.URL.Path += name
-		req.Header.Set("Content-Type", "application/json")
-		rec := httptest.NewRecorder()
-		srv.ServeHTTP(rec, req)
-		switch rec.Code {
-		case 200, 301, 307, 308, 400, 404, 405, 409, 413:
-		default:
-			t.Fatalf("%s %q %q: status %d %s", method, name, body, rec.Code, rec.Body)
-		}
-		if rec.Code >= 400 {
-			var e apierror.Error
-			if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || e.Code == "" {
-				t.Fatalf("%s %q: error body %s", method, name, rec.Body)
-			}
+		for _, srv := range srvs {
+			fuzzOne(t, srv, method, name, body)
 		}
 	})
+}
+
+// fuzzOne sends one fuzzed request to srv and checks the answer's shape.
+func fuzzOne(t *testing.T, srv http.Handler, method, name, body string) {
+	switch method {
+	case "PUT", "GET", "POST":
+	default:
+		method = "GET"
+	}
+	prefix := map[string]string{"PUT": "/ledger/records/", "GET": "/ledger/records/", "POST": "/ledger/consume/"}[method]
+	req, err := http.NewRequest(method, "http://x"+prefix, strings.NewReader(body))
+	if err != nil {
+		return
+	}
+	req.URL.Path += name
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, req)
+	switch rec.Code {
+	case 200, 301, 307, 308, 400, 404, 405, 409, 413:
+	default:
+		t.Fatalf("%s %q %q: status %d %s", method, name, body, rec.Code, rec.Body)
+	}
+	if rec.Code >= 400 {
+		var e apierror.Error
+		if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || e.Code == "" {
+			t.Fatalf("%s %q: error body %s", method, name, rec.Body)
+		}
+	}
+}
+
+// TestLedgerSchemaGenerations plays a swap from generation 1 to 2 and back
+// on one store, as the daemon runs it: the old process keeps serving while
+// the new one migrates, and a rollback starts generation 1 on the migrated
+// store.
+func TestLedgerSchemaGenerations(t *testing.T) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			env := e.env(t)
+			v1 := newFixture(t, env, "v1")
+			v2 := newFixtureGen(t, env, "v2", 2, testSealer(t, 1))
+			rollback := newFixture(t, env, "v1b")
+			other := newFixtureGen(t, env, "other", 2, testSealer(t, 2))
+			steps := []struct {
+				name, method, path, body string
+				f                        *fixture
+				status                   int
+				want                     string // substring of the body
+			}{
+				{"ok/v1-write", "PUT", "/ledger/records/a", `{"value":"a1"}`, v1, 200, `"version":1`},
+				{"ok/v2-reads-v1-row", "GET", "/ledger/records/a", "", v2, 200, `"value":"a1","version":1`},
+				{"ok/v2-write-secret", "PUT", "/ledger/records/b", `{"value":"b1","secret":"s3cr3t"}`, v2, 200, `"version":1`},
+				{"ok/v2-reads-secret", "GET", "/ledger/records/b", "", v2, 200, `"secret":"s3cr3t"`},
+				{"ok/v1-reads-v2-row", "GET", "/ledger/records/b", "", v1, 200, `"value":"b1","version":1`},
+				{"ok/v1-overwrites-v2-row", "PUT", "/ledger/records/b", `{"value":"b2"}`, v1, 200, `"version":2`},
+				{"ok/secret-kept", "GET", "/ledger/records/b", "", v2, 200, `"value":"b2","version":2,`},
+				{"ok/secret-kept-value", "GET", "/ledger/records/b", "", v2, 200, `"secret":"s3cr3t"`},
+				{"ok/v2-write-without-secret-keeps-it", "PUT", "/ledger/records/b", `{"value":"b3"}`, v2, 200, `"version":3`},
+				{"ok/v2-replaces-secret", "PUT", "/ledger/records/b", `{"value":"b4","secret":"new"}`, v2, 200, `"version":4`},
+				{"ok/v2-reads-replaced", "GET", "/ledger/records/b", "", v2, 200, `"secret":"new"`},
+				{"ok/rollback-reads", "GET", "/ledger/records/b", "", rollback, 200, `"value":"b4","version":4,`},
+				{"ok/rollback-writes", "PUT", "/ledger/records/c", `{"value":"c1"}`, rollback, 200, `"version":1`},
+				{"ok/v2-no-secret-field", "GET", "/ledger/records/c", "", v2, 200, `"value":"c1"`},
+				{"fail/v1-refuses-secret", "PUT", "/ledger/records/a", `{"value":"a2","secret":"x"}`, v1, 400, "invalid_request"},
+				{"fail/secret-too-long", "PUT", "/ledger/records/a", `{"value":"a2","secret":"` + strings.Repeat("x", maxValueLen+1) + `"}`, v2, 400, "invalid_request"},
+				{"fail/secret-not-string", "PUT", "/ledger/records/a", `{"value":"a2","secret":1}`, v2, 400, "invalid_request"},
+				{"fail/other-instance-cannot-open", "GET", "/ledger/records/b", "", other, 500, "sealed_value_refused"},
+			}
+			for _, s := range steps {
+				t.Run(s.name, func(t *testing.T) {
+					rec := s.f.do(s.method, s.path, s.body)
+					if rec.Code != s.status || !strings.Contains(rec.Body.String(), s.want) {
+						t.Fatalf("status %d %s, want %d with %s", rec.Code, rec.Body, s.status, s.want)
+					}
+				})
+			}
+			if rec := v1.do("GET", "/ledger/records/b", ""); strings.Contains(rec.Body.String(), "secret") {
+				t.Errorf("generation 1 shows a secret: %s", rec.Body)
+			}
+			t.Run("fail/moved-row-refused", func(t *testing.T) {
+				// A sealed secret copied into another record's row does not
+				// open there: it is bound to its key.
+				if rec := v2.do("PUT", "/ledger/records/d", `{"value":"d1","secret":"other"}`); rec.Code != 200 {
+					t.Fatalf("write d: %d %s", rec.Code, rec.Body)
+				}
+				if _, err := v2.db.SQL().ExecContext(t.Context(), v2.db.Rebind(`UPDATE records SET secret_sealed = (SELECT secret_sealed FROM records WHERE k = ?) WHERE k = ?`), "d", "b"); err != nil {
+					t.Fatal(err)
+				}
+				rec := v2.do("GET", "/ledger/records/b", "")
+				var e apierror.Error
+				if rec.Code != 500 || json.Unmarshal(rec.Body.Bytes(), &e) != nil || e.Code != "sealed_value_refused" || strings.Contains(rec.Body.String(), "other") {
+					t.Fatalf("moved secret: %d %s", rec.Code, rec.Body)
+				}
+			})
+		})
+	}
+}
+
+func TestSchemaFor(t *testing.T) {
+	tests := []struct {
+		name string
+		gen  int
+		want int
+		err  error
+	}{
+		{"ok/1", 1, 1, nil},
+		{"ok/2", 2, 2, nil},
+		{"fail/0", 0, 0, errSchema},
+		{"fail/3", 3, 0, errSchema},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ms, err := schemaFor(tt.gen)
+			if !errors.Is(err, tt.err) || len(ms) != tt.want {
+				t.Fatalf("schemaFor(%d) = %d migrations, %v", tt.gen, len(ms), err)
+			}
+		})
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"sync"
 
 	"github.com/aunsorm/aunsorm/sdk/plugin"
@@ -20,6 +21,11 @@ import (
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "0.1.0"
+
+// schemaGen selects the release's schema generation at build time, from one
+// source tree: "1" (the default) or "2" (records gain a sealed secret),
+// with -ldflags "-X main.schemaGen=2". See README.md.
+var schemaGen = "1"
 
 // ledgerPlugin implements plugin.Plugin, plugin.Closer.
 type ledgerPlugin struct {
@@ -53,10 +59,25 @@ func (p *ledgerPlugin) Configure(ctx context.Context, env *plugin.Env) (http.Han
 	if err != nil {
 		return nil, err
 	}
+	gen, err := strconv.Atoi(schemaGen)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %q", errSchema, schemaGen)
+	}
+	ms, err := schemaFor(gen)
+	if err != nil {
+		return nil, err
+	}
 	if env.ValidateOnly {
 		return nil, nil
 	}
-	db, err := store.OpenPlugin(ctx, env, migrations)
+	var secrets sealer
+	if gen >= 2 {
+		if env.Sealer == nil {
+			return nil, errNoSealer
+		}
+		secrets = env.Sealer
+	}
+	db, err := store.OpenPlugin(ctx, env, ms)
 	if err != nil {
 		return nil, err
 	}
@@ -82,8 +103,8 @@ func (p *ledgerPlugin) Configure(ctx context.Context, env *plugin.Env) (http.Han
 		defer close(done)
 		j.run(life)
 	}()
-	env.Logger.Info().Str("instance", env.InstanceName).Str("store", db.Driver()).Str("holder", holder).Msg("ledger configured")
-	return newHandler(db, j, env.Host, env.Logger), nil
+	env.Logger.Info().Str("instance", env.InstanceName).Str("store", db.Driver()).Str("holder", holder).Int("schema", gen).Msg("ledger configured")
+	return newHandler(db, j, env.Host, secrets, env.Logger), nil
 }
 
 // Close implements plugin.Closer: it stops the job, releases its lease so
