@@ -226,9 +226,17 @@ func (s *pluginServer) watchClock(hostRPC pluginv1.HostClient, tracker *clock.Tr
 // the client), /health on the plugin's own listener, and the calibration
 // check on every other route.
 func (s *pluginServer) wrap(h http.Handler) http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /health", s.serveHealth)
-	mux.Handle("/", h)
+	// An exact match, not an http.ServeMux: a mux answers a path it would
+	// clean ("//x", "/a/../health") with a 301 of its own, so the plugin's
+	// routes would never see it. Every other path, cleaned or not, is the
+	// plugin's to answer (its route table refuses what it does not serve).
+	mux := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/health" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			s.serveHealth(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 	calibrated := calibration.Middleware(s.tracker, calibration.Options{Exempt: []string{"/health"}, TrustForwarded: true})(mux)
 	version := s.desc.Name + "/" + s.desc.Version
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

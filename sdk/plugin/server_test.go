@@ -106,3 +106,23 @@ func TestWrapFailsWithoutRequestID(t *testing.T) {
 		t.Fatalf("an id was sent without one drawn: %v %s", rec.Header(), rec.Body)
 	}
 }
+
+// The SDK's layers never redirect: a path an http.ServeMux would clean
+// reaches the plugin's handler as it was sent.
+func TestWrapNoRedirect(t *testing.T) {
+	s := &pluginServer{desc: Descriptor{Name: "t", Version: "1"}, log: zerolog.Nop(), tracker: freshTracker(t)}
+	h := s.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		apierror.Write(w, r, apierror.NoEndpoint())
+	}))
+	for _, target := range []string{"//crypto/hash", "/crypto/../health", "/./health", "/crypto/%2e%2e/health"} {
+		t.Run("ok/"+target, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodGet, target, nil)
+			req.Header.Set(apierror.RequestIDHeader, "req-1")
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != http.StatusNotFound || rec.Header().Get("Location") != "" {
+				t.Fatalf("%s: status %d, Location %q; want the handler's 404", target, rec.Code, rec.Header().Get("Location"))
+			}
+		})
+	}
+}
