@@ -122,6 +122,12 @@ func runDaemon(ctx context.Context, cfg *config.Config, getenv func(string) stri
 	if err != nil {
 		return err
 	}
+	// Every time the daemon stamps (audit records, plugin start times) is
+	// attested: without a first snapshot there is none to give, so the
+	// daemon does not start.
+	if authority.Tracker().Status().AttestedNow.IsZero() {
+		return fmt.Errorf("clock: no attested snapshot to stamp with: %w", authority.Tracker().Status().Err)
+	}
 	go authority.Run(ctx)
 	now := attestedNow(authority)
 
@@ -228,16 +234,11 @@ func startAdmin(ctx context.Context, c config.Admin, ctl *control, rand io.Reade
 }
 
 // attestedNow returns the daemon's attested clock: the newest accepted
-// snapshot advanced by the monotonic clock. Both authorities hold a
-// snapshot once built; should the local one have failed to sign its first,
-// the local clock stands in until it does.
+// snapshot advanced by the monotonic clock, never the local wall clock.
+// runDaemon refuses to start without a first snapshot; a stale one is
+// reported by /health and fails requests closed, not papered over here.
 func attestedNow(a *attest.Authority) func() time.Time {
-	return func() time.Time {
-		if t := a.Tracker().Status().AttestedNow; !t.IsZero() {
-			return t
-		}
-		return time.Now()
-	}
+	return func() time.Time { return a.Tracker().Status().AttestedNow }
 }
 
 func newAuthority(ctx context.Context, cfg *config.Config, rand io.Reader, log zerolog.Logger) (*attest.Authority, error) {
