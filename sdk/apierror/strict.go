@@ -242,12 +242,12 @@ func (d *strictDecoder) mismatch(t json.Token, path string, typ reflect.Type) er
 	return typeError(path, typ)
 }
 
-// object decodes the members of an object (after its '{') into a struct.
-func (d *strictDecoder) object(rv reflect.Value, path string) error {
+// members walks the members of an object (after its '{'): it refuses a
+// key given twice and hands each key to member, which reads the value.
+func (d *strictDecoder) members(path string, member func(key string) error) error {
 	if err := d.enter(); err != nil {
 		return err
 	}
-	fields := fieldsOf(rv.Type())
 	var seen keySet
 	for {
 		t, err := d.next()
@@ -262,6 +262,16 @@ func (d *strictDecoder) object(rv reflect.Value, path string) error {
 		if seen.add(key) {
 			return BadRequest("duplicate key %q", clipKey(join(path, key)))
 		}
+		if err := member(key); err != nil {
+			return err
+		}
+	}
+}
+
+// object decodes the members of an object (after its '{') into a struct.
+func (d *strictDecoder) object(rv reflect.Value, path string) error {
+	fields := fieldsOf(rv.Type())
+	return d.members(path, func(key string) error {
 		f, ok := fields.byName[key]
 		if !ok {
 			if name, folded := fields.folded[strings.ToLower(key)]; folded {
@@ -277,35 +287,17 @@ func (d *strictDecoder) object(rv reflect.Value, path string) error {
 		if err != nil {
 			return err
 		}
-		if err := d.value(vt, fv, join(path, key), f.base64url); err != nil {
-			return err
-		}
-	}
+		return d.value(vt, fv, join(path, key), f.base64url)
+	})
 }
 
 // mapValue decodes an object into a map with string keys.
 func (d *strictDecoder) mapValue(rv reflect.Value, path string) error {
-	if err := d.enter(); err != nil {
-		return err
-	}
 	typ := rv.Type()
 	if rv.IsNil() {
 		rv.Set(reflect.MakeMap(typ))
 	}
-	var seen keySet
-	for {
-		t, err := d.next()
-		if err != nil {
-			return err
-		}
-		if t == json.Delim('}') {
-			d.depth--
-			return nil
-		}
-		key, _ := t.(string)
-		if seen.add(key) {
-			return BadRequest("duplicate key %q", clipKey(join(path, key)))
-		}
+	return d.members(path, func(key string) error {
 		vt, err := d.next()
 		if err != nil {
 			return err
@@ -315,7 +307,8 @@ func (d *strictDecoder) mapValue(rv reflect.Value, path string) error {
 			return err
 		}
 		rv.SetMapIndex(reflect.ValueOf(key).Convert(typ.Key()), ev)
-	}
+		return nil
+	})
 }
 
 // array decodes an array (after its '[') into a slice.
